@@ -1,0 +1,470 @@
+"""Flows: the policy's decisions as generators of I/O actions, and their two runners.
+
+A flow yields what it needs done (:class:`Send` a request, :class:`Sleep`, :class:`Close` a
+response, :data:`CALL` the wrapped function) and receives the result, or has the error thrown
+back in at the ``yield``. It never does I/O itself. :func:`run_sync` and :func:`run_async` are
+the only places that know whether I/O blocks or awaits, so every rule (retries, budget,
+breaker, rate-limit pacing, deadlines, redirects) is written exactly once for the sync client,
+the async client, every backend, every integration and the ``@retry`` decorator.
+"""
+
+from __future__ import annotations
+
+import logging
+import random as _random
+import time
+from collections.abc import Awaitable, Callable, Generator
+from dataclasses import dataclass, field
+from typing import Any, Final, Protocol, TypeVar
+
+from restwell._models import Headers, Request, Response, RetryRecord, Timeout, redact_url
+from restwell.errors import (
+    CircuitOpenError,
+    DeadlineExceeded,
+    RateLimitExceeded,
+    TooManyRedirects,
+    TransportError,
+)
+from restwell.policy import (
+    REDIRECT_STATUSES,
+    SENSITIVE_HEADERS,
+    Action,
+    CircuitBreaker,
+    RateLimitGate,
+    RetryBudget,
+    RetryDecision,
+    RetryPolicy,
+    origin_of,
+    plan_redirect,
+)
+
+__all__ = [
+    "CALL",
+    "Clock",
+    "Close",
+    "Flow",
+    "FlowConfig",
+    "Send",
+    "Sleep",
+    "SystemClock",
+    "call_flow",
+    "request_flow",
+    "run_async",
+    "run_sync",
+]
+
+T = TypeVar("T")
+log = logging.getLogger("restwell")
+
+
+@dataclass(slots=True)
+class Send:
+    """Send ``request`` once with ``timeout``; the result is a :class:`Response`."""
+
+    request: Request
+    timeout: Timeout
+    stream: bool
+
+
+@dataclass(slots=True)
+class Sleep:
+    """Wait ``seconds`` (skipped in testing mode)."""
+
+    seconds: float
+
+
+@dataclass(slots=True)
+class Close:
+    """Release an unread streamed response that will not be returned."""
+
+    response: Response
+
+
+class _Call:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "CALL"
+
+
+CALL: Final = _Call()
+"""Call the wrapped function once (``@retry`` flows)."""
+
+FlowAction = Send | Sleep | Close | _Call
+Flow = Generator[FlowAction, Any, T]
+
+
+class Clock(Protocol):
+    """Time sources of a flow: a monotonic clock for durations, a wall clock for HTTP-dates."""
+
+    def monotonic(self) -> float:
+        """Seconds on a monotonic clock."""
+        ...
+
+    def time(self) -> float:
+        """Wall-clock epoch seconds."""
+        ...
+
+
+class SystemClock:
+    """The real clocks."""
+
+    __slots__ = ()
+    monotonic = staticmethod(time.monotonic)
+    time = staticmethod(time.time)
+
+
+RetryHook = Callable[[Request, RetryRecord], None]
+
+
+@dataclass(slots=True)
+class FlowConfig:
+    """Everything a request flow consults besides the request itself (one per client).
+
+    Attributes:
+        retry: The default retry policy.
+        budget: Retry budget shared by the client's requests, or ``None``.
+        breaker: Circuit breaker shared by the client's requests, or ``None``.
+        gate: Rate-limit pacing shared by the client's requests, or ``None``.
+        follow_redirects: Whether redirects are followed.
+        max_redirects: How many in a row.
+        on_retry: Hooks called before each retry's wait.
+        clock: Time sources.
+        random: Jitter source, floats in ``[0, 1)``.
+    """
+
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    budget: RetryBudget | None = None
+    breaker: CircuitBreaker | None = None
+    gate: RateLimitGate | None = None
+    follow_redirects: bool = True
+    max_redirects: int = 20
+    on_retry: tuple[RetryHook, ...] = ()
+    clock: Clock = field(default_factory=SystemClock)
+    random: Callable[[], float] = field(default_factory=lambda: _random.Random().random)
+
+
+def _log_extra(request: Request, attempt: int, decision: RetryDecision) -> dict[str, Any]:
+    return {
+        "restwell_method": request.method,
+        "restwell_url": redact_url(request.url),
+        "restwell_attempt": attempt,
+        "restwell_delay": decision.delay,
+        "restwell_reason": decision.reason,
+    }
+
+
+def _wait_for_gate(
+    cfg: FlowConfig, policy: RetryPolicy, request: Request, origin: str, start: float
+) -> Flow[None]:
+    """Hold the request while the origin's rate limit is known to be spent."""
+    assert cfg.gate is not None
+    now = cfg.clock.monotonic()
+    wait = cfg.gate.delay(origin, now)
+    if wait <= 0.0:
+        return
+    left = policy.time_left(now - start)
+    if (wait > policy.max_wait and policy.on_long_wait == "raise") or (
+        left is not None and wait >= left
+    ):
+        raise RateLimitExceeded(
+            f"rate limit of {origin} resets in {wait:.3g}s, over the allowed wait",
+            retry_after=wait,
+            reset_at=cfg.clock.time() + wait,
+            request=request,
+        )
+    wait = min(wait, policy.max_wait)
+    log.info(
+        "waiting %.3gs for the rate limit of %s",
+        wait,
+        origin,
+        extra={"restwell_url": redact_url(request.url), "restwell_delay": wait},
+    )
+    yield Sleep(wait)
+
+
+def _attempts(
+    request: Request,
+    timeout: Timeout,
+    stream: bool,
+    cfg: FlowConfig,
+    policy: RetryPolicy,
+    start: float,
+) -> Flow[Response]:
+    """Send ``request`` until it succeeds or the policy gives up (``start``: deadline base)."""
+    clock = cfg.clock
+    budget, breaker, gate = cfg.budget, cfg.breaker, cfg.gate
+    origin = origin_of(request.url) if breaker or gate else ""
+    has_key = policy.idempotency_header in request.headers
+    retries: list[RetryRecord] = []
+    attempt = 0
+    delay = 0.0
+    while True:
+        attempt += 1
+        if gate is not None:
+            yield from _wait_for_gate(cfg, policy, request, origin, start)
+        sent_at = clock.monotonic()
+        attempt_timeout = timeout
+        left = policy.time_left(sent_at - start)
+        if left is not None:
+            if left <= 0.0:
+                raise DeadlineExceeded(
+                    f"deadline of {policy.deadline:g}s passed after {attempt - 1} attempt(s)",
+                    request=request,
+                )
+            attempt_timeout = timeout.shrink(left)
+        if breaker is not None and not breaker.allow(origin, sent_at):
+            raise CircuitOpenError(origin, breaker.retry_in(origin, sent_at), request=request)
+        try:
+            response: Response = yield Send(request, attempt_timeout, stream)
+        except TransportError as exc:
+            now = clock.monotonic()
+            if breaker is not None:
+                breaker.record(origin, False, now)
+            decision = policy.decide_error(
+                attempt=attempt,
+                method=request.method,
+                has_idempotency_key=has_key,
+                kind=exc.kind,
+                elapsed=now - start,
+                random=cfg.random,
+                previous_delay=delay,
+            )
+            decision = _spend_budget(budget, decision, retryable=exc.kind in policy.retry_errors)
+            record = RetryRecord(attempt, exc.kind.value, decision)
+            if not decision.retry:
+                exc.attempts, exc.retries = attempt, retries
+                if retries:
+                    log.warning(
+                        "giving up on %s %s: %s",
+                        request.method,
+                        redact_url(request.url),
+                        decision.reason,
+                        extra=_log_extra(request, attempt, decision),
+                    )
+                raise
+        else:
+            status = response.status_code
+            if breaker is not None:
+                breaker.record(origin, status < 500, sent_at)
+            if gate is not None:
+                gate.observe(origin, status, response.headers, clock.time(), clock.monotonic())
+            # Fast path: a status no policy rule can retry.
+            if status < 400 or (status not in policy.retry_statuses and status != 403):
+                if budget is not None:
+                    budget.record_success()
+                response.attempts, response.retries = attempt, retries
+                return response
+            decision = policy.decide_status(
+                attempt=attempt,
+                method=request.method,
+                has_idempotency_key=has_key,
+                status=status,
+                headers=response.headers,
+                now=clock.time(),
+                elapsed=clock.monotonic() - start,
+                random=cfg.random,
+                previous_delay=delay,
+            )
+            decision = _spend_budget(
+                budget, decision, retryable=status in policy.retry_statuses or decision.retry
+            )
+            record = RetryRecord(attempt, str(status), decision)
+            if decision.action is Action.RAISE:
+                if stream:
+                    yield Close(response)
+                raise RateLimitExceeded(
+                    decision.reason,
+                    retry_after=decision.delay,
+                    reset_at=clock.time() + decision.delay,
+                    request=request,
+                    response=response,
+                )
+            if not decision.retry:
+                response.attempts, response.retries = attempt, retries
+                if retries:
+                    log.warning(
+                        "giving up on %s %s: %s",
+                        request.method,
+                        redact_url(request.url),
+                        decision.reason,
+                        extra=_log_extra(request, attempt, decision),
+                    )
+                return response
+            if stream:
+                yield Close(response)
+        retries.append(record)
+        log.info(
+            "retrying %s %s: %s",
+            request.method,
+            redact_url(request.url),
+            decision.reason,
+            extra=_log_extra(request, attempt, decision),
+        )
+        for hook in cfg.on_retry:
+            hook(request, record)
+        delay = decision.delay
+        if delay > 0.0:
+            yield Sleep(delay)
+
+
+def _spend_budget(
+    budget: RetryBudget | None, decision: RetryDecision, *, retryable: bool
+) -> RetryDecision:
+    """Charge the budget for a failed attempt; veto the retry when the budget is spent."""
+    if budget is None:
+        return decision
+    if not retryable:
+        budget.record_success()
+        return decision
+    budget.record_failure()
+    if decision.retry and not budget.can_retry():
+        return RetryDecision(
+            Action.RETURN,
+            0.0,
+            f"{decision.reason.split(';')[0]}; retry budget exhausted "
+            f"({budget.tokens:.3g} of {budget.max_tokens:g} tokens)",
+        )
+    return decision
+
+
+def _follow(request: Request, response: Response) -> Request | None:
+    """The request a redirect response points to, with credentials stripped off-origin."""
+    plan = plan_redirect(
+        request.method, request.url, response.status_code, response.headers.get("location")
+    )
+    if plan is None:
+        return None
+    headers = request.headers.copy()
+    if plan.strip_credentials:
+        for name in SENSITIVE_HEADERS:
+            headers.remove(name)
+    content = request.content
+    if not plan.keep_body:
+        content = None
+        for name in ("content-type", "content-length", "transfer-encoding", "content-encoding"):
+            headers.remove(name)
+    return Request(plan.method, plan.url, headers, content, request.extensions)
+
+
+def request_flow(
+    request: Request,
+    timeout: Timeout,
+    cfg: FlowConfig,
+    *,
+    stream: bool = False,
+    policy: RetryPolicy | None = None,
+) -> Flow[Response]:
+    """The whole life of one logical request: attempts, retries, waits and redirects.
+
+    Args:
+        request: What to send (its idempotency key, if any, is reused by every attempt).
+        timeout: Per-attempt timeouts (shrunk to a deadline when the policy has one).
+        cfg: The client's shared configuration and state.
+        stream: Leave the final body unread.
+        policy: Overrides ``cfg.retry`` for this request.
+    """
+    policy = policy or cfg.retry
+    history: list[Response] = []
+    start = cfg.clock.monotonic()
+    while True:
+        response = yield from _attempts(request, timeout, stream, cfg, policy, start)
+        if not cfg.follow_redirects or response.status_code not in REDIRECT_STATUSES:
+            if history:
+                response.history = history
+            return response
+        target = _follow(request, response)
+        if target is None:
+            response.history = history
+            return response
+        if len(history) >= cfg.max_redirects:
+            if stream:
+                yield Close(response)
+            raise TooManyRedirects(
+                f"more than {cfg.max_redirects} redirects", request=request, response=response
+            )
+        if stream:
+            yield Close(response)
+        history.append(response)
+        request = target
+
+
+def call_flow(
+    policy: RetryPolicy,
+    retry_on: Callable[[Exception], bool],
+    cfg: FlowConfig,
+    name: str,
+) -> Flow[Any]:
+    """Call a plain function until it returns or fails in a way ``retry_on`` rejects."""
+    clock = cfg.clock
+    start = clock.monotonic()
+    attempt = 0
+    delay = 0.0
+    while True:
+        attempt += 1
+        try:
+            return (yield CALL)
+        except Exception as exc:
+            if not retry_on(exc):
+                raise
+            decision = policy.decide_exception(
+                attempt=attempt,
+                elapsed=clock.monotonic() - start,
+                random=cfg.random,
+                previous_delay=delay,
+            )
+            if not decision.retry:
+                raise
+            log.info(
+                "retrying %s after %s: %s",
+                name,
+                type(exc).__name__,
+                decision.reason,
+                extra={
+                    "restwell_function": name,
+                    "restwell_attempt": attempt,
+                    "restwell_delay": decision.delay,
+                    "restwell_reason": decision.reason,
+                    "restwell_error": type(exc).__name__,
+                },
+            )
+            record = RetryRecord(attempt, type(exc).__name__, decision)
+            for hook in cfg.on_retry:
+                hook(Request("CALL", name, Headers()), record)
+            delay = decision.delay
+            if delay > 0.0:
+                yield Sleep(delay)
+
+
+def run_sync(flow: Flow[T], perform: Callable[[FlowAction], Any]) -> T:
+    """Drive ``flow`` with blocking I/O: ``perform`` carries out each action."""
+    send, throw = flow.send, flow.throw
+    value: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            action = send(value) if error is None else throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        error = None
+        try:
+            value = perform(action)
+        except Exception as exc:
+            value, error = None, exc
+
+
+async def run_async(flow: Flow[T], perform: Callable[[FlowAction], Awaitable[Any]]) -> T:
+    """Drive ``flow`` on the event loop: ``perform`` is awaited for each action."""
+    send, throw = flow.send, flow.throw
+    value: Any = None
+    error: Exception | None = None
+    while True:
+        try:
+            action = send(value) if error is None else throw(error)
+        except StopIteration as stop:
+            return stop.value  # type: ignore[no-any-return]
+        error = None
+        try:
+            value = await perform(action)
+        except Exception as exc:
+            value, error = None, exc

@@ -1,0 +1,447 @@
+"""The value types every layer shares: timeouts, headers, requests and responses."""
+
+from __future__ import annotations
+
+import json as _json
+import re
+from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from restwell.policy import SENSITIVE_HEADERS, RetryDecision
+
+if TYPE_CHECKING:
+    from restwell.errors import HTTPStatusError
+
+__all__ = [
+    "AsyncByteStream",
+    "Headers",
+    "Request",
+    "Response",
+    "RetryRecord",
+    "SyncByteStream",
+    "Timeout",
+    "redact_url",
+]
+
+_REDACTED = "[redacted]"
+# Query parameters that commonly carry secrets; their values never reach logs or errors.
+_SECRET_PARAMS = re.compile(
+    r"(?i)^(access_?token|token|api_?key|key|secret|client_secret|password|passwd|sig|signature|"
+    r"auth|code|x-amz-signature|x-goog-signature)$"
+)
+
+
+def redact_url(url: str) -> str:
+    """``url`` without userinfo and with secret-looking query values replaced."""
+    if "@" not in url and "?" not in url:
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc.rpartition("@")[2]
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        query = urlencode(
+            [(k, _REDACTED if _SECRET_PARAMS.match(k) else v) for k, v in pairs], safe="[]"
+        )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+@dataclass(frozen=True, slots=True)
+class Timeout:
+    """Per-attempt time limits in seconds; ``None`` means no limit (never a default).
+
+    Attributes:
+        connect: To establish a connection (TCP and TLS).
+        read: Between bytes of the response (and for the first byte).
+        pool: To wait for a free pooled connection.
+    """
+
+    connect: float | None = 5.0
+    read: float | None = 30.0
+    pool: float | None = None
+
+    def shrink(self, left: float) -> Timeout:
+        """This timeout bounded by ``left`` seconds (the time left before a deadline)."""
+        return Timeout(
+            left if self.connect is None else min(self.connect, left),
+            left if self.read is None else min(self.read, left),
+            left if self.pool is None else min(self.pool, left),
+        )
+
+    @classmethod
+    def of(cls, value: Timeout | float | tuple[float | None, float | None] | None) -> Timeout:
+        """Coerce what users pass (a number, ``(connect, read)``, a Timeout, or None)."""
+        if isinstance(value, Timeout):
+            return value
+        if value is None:
+            return _NO_TIMEOUT
+        if isinstance(value, tuple):
+            return cls(value[0], value[1])
+        return cls(float(value), float(value))
+
+
+_NO_TIMEOUT = Timeout(None, None, None)
+
+
+class Headers(Mapping[str, str]):
+    """Case-insensitive, multi-valued HTTP headers that keep their order and spelling.
+
+    ``headers["X"]`` joins repeated fields with ``", "`` (RFC 9110 §5.3); use
+    :meth:`get_list` for the separate values (e.g. ``Set-Cookie``). The name index is built on
+    first lookup, so a response nobody inspects costs nothing.
+    """
+
+    __slots__ = ("_index", "_items")
+
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
+        if items is None:
+            self._items: list[tuple[str, str]] = []
+        elif isinstance(items, Headers):
+            self._items = list(items._items)
+        elif isinstance(items, Mapping):
+            self._items = [(str(k), str(v)) for k, v in items.items()]
+        else:
+            self._items = [(str(k), str(v)) for k, v in items]
+        self._index: dict[str, list[str]] | None = None
+
+    def _lookup(self) -> dict[str, list[str]]:
+        index = self._index
+        if index is None:
+            index = {}
+            for name, value in self._items:
+                index.setdefault(name.lower(), []).append(value)
+            self._index = index
+        return index
+
+    def __getitem__(self, key: str) -> str:
+        values = self._lookup().get(key.lower())
+        if not values:
+            raise KeyError(key)
+        return values[0] if len(values) == 1 else ", ".join(values)
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """The value of ``key`` (repeated fields joined), or ``default``."""
+        values = self._lookup().get(key.lower())
+        if not values:
+            return default
+        return values[0] if len(values) == 1 else ", ".join(values)
+
+    def get_list(self, key: str) -> list[str]:
+        """Every value of ``key``, as received."""
+        return list(self._lookup().get(key.lower(), ()))
+
+    def __contains__(self, key: object) -> bool:
+        return isinstance(key, str) and key.lower() in self._lookup()
+
+    def __iter__(self) -> Iterator[str]:
+        seen: set[str] = set()
+        for name, _ in self._items:
+            low = name.lower()
+            if low not in seen:
+                seen.add(low)
+                yield name
+
+    def __len__(self) -> int:
+        return len(self._lookup())
+
+    def raw(self) -> list[tuple[str, str]]:
+        """The fields as received: ``(name, value)`` pairs, repeats included."""
+        return list(self._items)
+
+    def set(self, key: str, value: str) -> None:
+        """Replace every field named ``key`` with one."""
+        low = key.lower()
+        self._items = [(k, v) for k, v in self._items if k.lower() != low]
+        self._items.append((key, value))
+        self._index = None
+
+    def setdefault_value(self, key: str, value: str) -> None:
+        """Add ``key: value`` unless a field named ``key`` exists."""
+        if key not in self:
+            self._items.append((key, value))
+            self._index = None
+
+    def remove(self, key: str) -> None:
+        """Remove every field named ``key`` (no error if absent)."""
+        low = key.lower()
+        self._items = [(k, v) for k, v in self._items if k.lower() != low]
+        self._index = None
+
+    def to_dict(self) -> dict[str, str]:
+        """A plain ``dict`` for an HTTP library to send (repeated fields joined)."""
+        out: dict[str, str] = {}
+        for name, value in self._items:
+            if name in out:
+                out[name] = f"{out[name]}, {value}"
+            else:
+                out[name] = value
+        return out
+
+    def copy(self) -> Headers:
+        """An independent copy."""
+        return Headers(self)
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Mapping):
+            return self._lookup() == Headers(other)._lookup()
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        shown = [
+            (k, _REDACTED if k.lower() in SENSITIVE_HEADERS or "api-key" in k.lower() else v)
+            for k, v in self._items
+        ]
+        return f"Headers({shown!r})"
+
+
+@dataclass(slots=True)
+class Request:
+    """One HTTP request, as restwell sends it.
+
+    Attributes:
+        method: Upper-case method.
+        url: Absolute URL.
+        headers: Headers to send (defaults merged in).
+        content: Body bytes, or ``None``.
+        extensions: Free-form per-request options for backends and integrations.
+    """
+
+    method: str
+    url: str
+    headers: Headers = field(default_factory=Headers)
+    content: bytes | None = None
+    extensions: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<Request {self.method} {redact_url(self.url)}>"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryRecord:
+    """One attempt that was retried, as ``Response.retries`` reports it.
+
+    Attributes:
+        attempt: The attempt number that failed (1 for the first).
+        outcome: ``"503"``-style status or the error kind.
+        decision: What the policy decided, with its delay and reason.
+    """
+
+    attempt: int
+    outcome: str
+    decision: RetryDecision
+
+
+@runtime_checkable
+class SyncByteStream(Protocol):
+    """A response body still on the wire (sync)."""
+
+    def iter_chunks(self, chunk_size: int) -> Iterator[bytes]:
+        """Yield the body in chunks."""
+        ...
+
+    def close(self) -> None:
+        """Release the connection."""
+        ...
+
+
+@runtime_checkable
+class AsyncByteStream(Protocol):
+    """A response body still on the wire (async)."""
+
+    def aiter_chunks(self, chunk_size: int) -> AsyncIterator[bytes]:
+        """Yield the body in chunks."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release the connection."""
+        ...
+
+
+_CHARSET = re.compile(r"""charset\s*=\s*["']?([\w.:-]+)""", re.IGNORECASE)
+
+
+class Response:
+    """An HTTP response: status, headers, body, and what restwell did to get it.
+
+    The body is read in full unless the request was made with ``stream()``; then iterate it
+    with :meth:`iter_bytes` / :meth:`aiter_bytes` or read it with :meth:`read` / :meth:`aread`.
+    """
+
+    __slots__ = (
+        "_content",
+        "_stream",
+        "attempts",
+        "cache_status",
+        "elapsed",
+        "headers",
+        "history",
+        "request",
+        "retries",
+        "status_code",
+        "url",
+    )
+
+    def __init__(
+        self,
+        status_code: int,
+        headers: Headers,
+        *,
+        request: Request,
+        content: bytes | None = None,
+        stream: SyncByteStream | AsyncByteStream | None = None,
+        url: str | None = None,
+        elapsed: float = 0.0,
+    ) -> None:
+        self.status_code = status_code
+        self.headers = headers
+        self.request = request
+        self.url = url if url is not None else request.url
+        self.elapsed = elapsed
+        self._content = content
+        self._stream = stream
+        self.attempts = 1
+        self.retries: list[RetryRecord] = []
+        self.history: list[Response] = []
+        self.cache_status: str | None = None
+
+    @property
+    def status(self) -> int:
+        """Alias of :attr:`status_code`."""
+        return self.status_code
+
+    @property
+    def reason_phrase(self) -> str:
+        """The standard reason phrase of the status (``""`` if unknown)."""
+        from http import HTTPStatus
+
+        try:
+            return HTTPStatus(self.status_code).phrase
+        except ValueError:
+            return ""
+
+    @property
+    def is_success(self) -> bool:
+        """True for 2xx."""
+        return 200 <= self.status_code < 300
+
+    @property
+    def ok(self) -> bool:
+        """True for status < 400 (as ``requests`` defines it)."""
+        return self.status_code < 400
+
+    @property
+    def content_type(self) -> str:
+        """The media type without parameters, lower-cased (``""`` if absent)."""
+        value = self.headers.get("content-type") or ""
+        return str(value).split(";", 1)[0].strip().lower()
+
+    @property
+    def content(self) -> bytes:
+        """The body. Raises ``StreamNotRead`` for a streamed body not yet read."""
+        if self._content is None:
+            from restwell.errors import StreamNotRead
+
+            raise StreamNotRead("the body of a streamed response must be read first")
+        return self._content
+
+    @property
+    def text(self) -> str:
+        """The body decoded with its declared charset (UTF-8 when none; errors replaced)."""
+        match = _CHARSET.search(str(self.headers.get("content-type") or ""))
+        encoding = match.group(1) if match else "utf-8"
+        try:
+            return self.content.decode(encoding, errors="replace")
+        except LookupError:
+            return self.content.decode("utf-8", errors="replace")
+
+    def json(self) -> Any:
+        """Decode the body as JSON.
+
+        Raises:
+            DecodeError: The body is not JSON; the error names the content type and shows the
+                start of the body (e.g. an HTML error page).
+        """
+        try:
+            return _json.loads(self.content)
+        except (ValueError, UnicodeDecodeError) as exc:
+            from restwell.errors import DecodeError
+
+            raise DecodeError.for_response(self, exc) from exc
+
+    def raise_for_status(self) -> Response:
+        """Raise the matching :class:`~restwell.errors.HTTPStatusError` for 4xx/5xx.
+
+        Returns:
+            The response itself when it is not an error, for chaining.
+        """
+        if self.status_code >= 400:
+            raise self.error()
+        return self
+
+    def error(self) -> HTTPStatusError:
+        """The exception that describes this (error) response, without raising it."""
+        from restwell.errors import HTTPStatusError
+
+        return HTTPStatusError.for_response(self)
+
+    # Streaming -------------------------------------------------------------------------
+
+    def iter_bytes(self, chunk_size: int = 65536) -> Iterator[bytes]:
+        """Yield the body in chunks (sync clients); the connection is released at the end."""
+        if self._content is not None:
+            if self._content:
+                yield self._content
+            return
+        stream = self._stream
+        if not isinstance(stream, SyncByteStream):
+            raise TypeError("iter_bytes() needs a streamed response of a sync client")
+        try:
+            yield from stream.iter_chunks(chunk_size)
+        finally:
+            stream.close()
+
+    async def aiter_bytes(self, chunk_size: int = 65536) -> AsyncIterator[bytes]:
+        """Yield the body in chunks (async clients); the connection is released at the end."""
+        if self._content is not None:
+            if self._content:
+                yield self._content
+            return
+        stream = self._stream
+        if not isinstance(stream, AsyncByteStream):
+            raise TypeError("aiter_bytes() needs a streamed response of an async client")
+        try:
+            async for chunk in stream.aiter_chunks(chunk_size):
+                yield chunk
+        finally:
+            await stream.aclose()
+
+    def read(self) -> bytes:
+        """Read a streamed body in full (sync) and return it."""
+        if self._content is None:
+            self._content = b"".join(self.iter_bytes())
+        return self._content
+
+    async def aread(self) -> bytes:
+        """Read a streamed body in full (async) and return it."""
+        if self._content is None:
+            self._content = b"".join([chunk async for chunk in self.aiter_bytes()])
+        return self._content
+
+    def close(self) -> None:
+        """Release a streamed body's connection without reading it (sync)."""
+        close = getattr(self._stream, "close", None)
+        if self._content is None and close is not None:
+            close()
+
+    async def aclose(self) -> None:
+        """Release a streamed body's connection without reading it (async)."""
+        aclose = getattr(self._stream, "aclose", None)
+        if self._content is None and aclose is not None:
+            await aclose()
+
+    def __repr__(self) -> str:
+        return f"<Response [{self.status_code}] {self.request.method} {redact_url(self.url)}>"

@@ -1,0 +1,185 @@
+"""The default async backend: one ``aiohttp.ClientSession``."""
+
+from __future__ import annotations
+
+import asyncio
+import ssl
+import time
+from collections.abc import AsyncIterator
+
+import aiohttp
+
+from restwell._models import Headers, Request, Response, Timeout
+from restwell.errors import (
+    BodyTooLarge,
+    ConnectError,
+    ConnectionDropped,
+    ConnectTimeout,
+    InvalidURL,
+    ProtocolError,
+    ReadTimeout,
+    TransportError,
+)
+
+__all__ = ["AiohttpBackend"]
+
+
+def _translate(exc: BaseException, request: Request) -> Exception:
+    """Translate an aiohttp exception into restwell's (the caller chains the original)."""
+    if isinstance(exc, aiohttp.ConnectionTimeoutError):
+        return ConnectTimeout("connect timed out", request=request)
+    if isinstance(exc, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return ReadTimeout("read timed out", request=request)
+    if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ClientSSLError):
+        return ConnectError(f"cannot connect: {exc}", request=request)
+    if isinstance(exc, aiohttp.InvalidURL):
+        return InvalidURL(f"cannot request {request.method} {request.url!s:.200}: {exc}")
+    if isinstance(
+        exc,
+        aiohttp.ServerDisconnectedError
+        | aiohttp.ClientOSError
+        | aiohttp.ClientPayloadError
+        | ConnectionError,
+    ):
+        return ConnectionDropped(f"connection dropped: {exc}", request=request)
+    if isinstance(exc, aiohttp.ClientResponseError):
+        return ProtocolError(f"invalid response: {exc.message}", request=request)
+    return TransportError(f"{type(exc).__name__}: {exc}", request=request)
+
+
+_ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+
+
+class _Stream:
+    """An aiohttp response body still on the wire."""
+
+    __slots__ = ("_raw", "_request")
+
+    def __init__(self, raw: aiohttp.ClientResponse, request: Request) -> None:
+        self._raw = raw
+        self._request = request
+
+    async def aiter_chunks(self, chunk_size: int) -> AsyncIterator[bytes]:
+        try:
+            async for chunk in self._raw.content.iter_chunked(chunk_size):
+                yield chunk
+        except _ERRORS as exc:
+            raise _translate(exc, self._request) from exc
+
+    async def aclose(self) -> None:
+        self._raw.release()
+
+
+class AiohttpBackend:
+    """Sends requests through one pooled :class:`aiohttp.ClientSession`.
+
+    The session is created on first use, inside the running event loop.
+
+    Args:
+        max_connections: Connections in the pool, all hosts together.
+        max_connections_per_host: Per host (0: no separate limit).
+        verify: ``True`` (system CAs), ``False`` (no verification: unsafe), or a CA bundle path.
+        cert: Client certificate file (PEM, key included) or ``(cert, key)`` paths.
+        max_body_size: Largest response body read, in bytes (``None``: no limit).
+        session: A ready ``ClientSession`` to use instead (its own settings are kept; it is
+            not closed by :meth:`aclose`).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_connections: int = 100,
+        max_connections_per_host: int = 0,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        max_body_size: int | None = None,
+        session: aiohttp.ClientSession | None = None,
+    ) -> None:
+        self._session = session
+        self._owned = session is None
+        self._limits = (max_connections, max_connections_per_host)
+        self._ssl: ssl.SSLContext | bool = True
+        if verify is False:
+            self._ssl = False
+        elif isinstance(verify, str) or cert is not None:
+            context = ssl.create_default_context(cafile=verify if isinstance(verify, str) else None)
+            if cert is not None:
+                certfile, keyfile = (cert, None) if isinstance(cert, str) else cert
+                context.load_cert_chain(certfile, keyfile)
+            self._ssl = context
+        self._max_body = max_body_size
+        self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+
+    def _timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        converted = self._timeouts.get(timeout)
+        if converted is None:
+            connect = timeout.connect
+            # aiohttp's `connect` covers waiting for a pool slot plus connecting.
+            pool_and_connect = (
+                None if timeout.pool is None or connect is None else timeout.pool + connect
+            )
+            converted = aiohttp.ClientTimeout(
+                total=None, connect=pool_and_connect, sock_connect=connect, sock_read=timeout.read
+            )
+            if len(self._timeouts) < 64:
+                self._timeouts[timeout] = converted
+        return converted
+
+    def _open(self) -> aiohttp.ClientSession:
+        limit, per_host = self._limits
+        session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=limit, limit_per_host=per_host, ssl=self._ssl),
+            auto_decompress=True,
+        )
+        # aiohttp silently resends idempotent requests once when a pooled connection drops;
+        # restwell's policy does the retrying, so every attempt is counted and budgeted once.
+        if hasattr(session, "_retry_connection"):
+            session._retry_connection = False
+        self._session = session
+        return session
+
+    async def send(self, request: Request, timeout: Timeout, stream: bool) -> Response:
+        """Send ``request`` once (no retries, no redirects)."""
+        session = self._session or self._open()
+        started = time.perf_counter()
+        try:
+            raw = await session.request(
+                request.method,
+                request.url,
+                headers=request.headers.to_dict(),
+                data=request.content,
+                allow_redirects=False,
+                timeout=self._timeout(timeout),
+            )
+            content = None if stream else await self._read(raw, request)
+        except _ERRORS as exc:
+            raise _translate(exc, request) from exc
+        return Response(
+            raw.status,
+            Headers(raw.headers.items()),
+            request=request,
+            content=content,
+            stream=_Stream(raw, request) if stream else None,
+            url=request.url,
+            elapsed=time.perf_counter() - started,
+        )
+
+    async def _read(self, raw: aiohttp.ClientResponse, request: Request) -> bytes:
+        limit = self._max_body
+        if limit is None:
+            data = await raw.read()
+        else:
+            data = await raw.content.read(limit + 1)
+            if len(data) > limit:
+                raw.close()
+                raise BodyTooLarge(f"response body over {limit} bytes for {request!r}")
+            # Drain the rest (there is none left) so the connection can be reused.
+            data += await raw.read() if not raw.content.at_eof() else b""
+        raw.release()
+        return data
+
+    async def aclose(self) -> None:
+        """Close the session this backend created."""
+        if self._session is not None and self._owned:
+            await self._session.close()
+        self._session = None

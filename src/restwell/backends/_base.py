@@ -1,0 +1,42 @@
+"""The seam between restwell and an HTTP library: send one request, close.
+
+A backend does no retrying, no redirect following and no decoding of JSON: it sends the
+request once, returns a :class:`~restwell.Response` (body read in full unless ``stream``), and
+translates its library's exceptions into restwell's :class:`~restwell.errors.TransportError`
+family, keeping the original as ``__cause__``. Everything else lives above it, so a new backend
+gets every feature for free.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from restwell._models import Request, Response, Timeout
+
+__all__ = ["AsyncBackend", "SyncBackend"]
+
+
+@runtime_checkable
+class SyncBackend(Protocol):
+    """A blocking HTTP library behind restwell."""
+
+    def send(self, request: Request, timeout: Timeout, stream: bool) -> Response:
+        """Send ``request`` once."""
+        ...
+
+    def close(self) -> None:
+        """Release pooled connections."""
+        ...
+
+
+@runtime_checkable
+class AsyncBackend(Protocol):
+    """An asyncio HTTP library behind restwell."""
+
+    async def send(self, request: Request, timeout: Timeout, stream: bool) -> Response:
+        """Send ``request`` once."""
+        ...
+
+    async def aclose(self) -> None:
+        """Release pooled connections."""
+        ...

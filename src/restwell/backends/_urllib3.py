@@ -1,0 +1,155 @@
+"""The default sync backend: a urllib3 ``PoolManager``."""
+
+from __future__ import annotations
+
+import ssl
+import time
+from collections.abc import Iterator
+
+import urllib3
+from urllib3 import exceptions as u3
+
+from restwell._models import Headers, Request, Response, Timeout
+from restwell.errors import (
+    BodyTooLarge,
+    ConnectError,
+    ConnectionDropped,
+    ConnectTimeout,
+    InvalidURL,
+    PoolTimeout,
+    ProtocolError,
+    ReadTimeout,
+    TransportError,
+)
+
+__all__ = ["Urllib3Backend"]
+
+
+def _translate(exc: Exception, request: Request) -> Exception:
+    """Translate a urllib3 exception into restwell's (the caller chains the original)."""
+    # Order matters: NewConnectionError subclasses ConnectTimeoutError in urllib3.
+    if isinstance(exc, u3.NewConnectionError | u3.SSLError | u3.ProxyError):
+        return ConnectError(f"cannot connect: {exc}", request=request)
+    if isinstance(exc, u3.ConnectTimeoutError):
+        return ConnectTimeout("connect timed out", request=request)
+    if isinstance(exc, u3.EmptyPoolError):
+        return PoolTimeout("no free pooled connection", request=request)
+    if isinstance(exc, u3.ReadTimeoutError):
+        return ReadTimeout("read timed out", request=request)
+    if isinstance(exc, u3.LocationValueError | u3.URLSchemeUnknown):
+        return InvalidURL(f"cannot request {request.method} {request.url!s:.200}: {exc}")
+    if isinstance(exc, u3.ProtocolError | ConnectionError):
+        return ConnectionDropped(f"connection dropped: {exc}", request=request)
+    if isinstance(exc, u3.DecodeError | u3.HTTPError):
+        return ProtocolError(f"invalid response: {exc}", request=request)
+    return TransportError(f"{type(exc).__name__}: {exc}", request=request)
+
+
+class _Stream:
+    """A urllib3 response body still on the wire."""
+
+    __slots__ = ("_raw", "_request")
+
+    def __init__(self, raw: urllib3.BaseHTTPResponse, request: Request) -> None:
+        self._raw = raw
+        self._request = request
+
+    def iter_chunks(self, chunk_size: int) -> Iterator[bytes]:
+        try:
+            yield from self._raw.stream(chunk_size, decode_content=True)
+        except (u3.HTTPError, OSError) as exc:
+            raise _translate(exc, self._request) from exc
+
+    def close(self) -> None:
+        self._raw.release_conn()
+
+
+class Urllib3Backend:
+    """Sends requests through one pooled :class:`urllib3.PoolManager`.
+
+    Args:
+        max_hosts: Hosts whose pools are kept (urllib3 ``num_pools``).
+        max_connections_per_host: Connections kept per host (urllib3 ``maxsize``).
+        verify: ``True`` (system CAs), ``False`` (no verification: unsafe), or a CA bundle path.
+        cert: Client certificate file (PEM, key included) or ``(cert, key)`` paths.
+        max_body_size: Largest response body read, in bytes (``None``: no limit).
+        pool: A ready ``PoolManager`` to use instead (its own settings are kept).
+    """
+
+    def __init__(
+        self,
+        *,
+        max_hosts: int = 10,
+        max_connections_per_host: int = 20,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        max_body_size: int | None = None,
+        pool: urllib3.PoolManager | None = None,
+    ) -> None:
+        if pool is None:
+            cert_file, key_file = (cert, None) if isinstance(cert, str) or cert is None else cert
+            pool = urllib3.PoolManager(
+                num_pools=max_hosts,
+                maxsize=max_connections_per_host,
+                cert_reqs=ssl.CERT_REQUIRED if verify else ssl.CERT_NONE,
+                ca_certs=verify if isinstance(verify, str) else None,
+                cert_file=cert_file,
+                key_file=key_file,
+                retries=False,
+            )
+        self._pool = pool
+        self._max_body = max_body_size
+        self._timeouts: dict[Timeout, urllib3.Timeout] = {}
+
+    def _timeout(self, timeout: Timeout) -> urllib3.Timeout:
+        converted = self._timeouts.get(timeout)
+        if converted is None:
+            converted = urllib3.Timeout(connect=timeout.connect, read=timeout.read)
+            if len(self._timeouts) < 64:  # deadline-shrunk timeouts are one-offs
+                self._timeouts[timeout] = converted
+        return converted
+
+    def send(self, request: Request, timeout: Timeout, stream: bool) -> Response:
+        """Send ``request`` once (no retries, no redirects)."""
+        started = time.perf_counter()
+        try:
+            raw = self._pool.urlopen(
+                request.method,
+                request.url,
+                body=request.content,
+                headers=request.headers.to_dict(),
+                retries=False,
+                redirect=False,
+                timeout=self._timeout(timeout),
+                pool_timeout=timeout.pool,
+                preload_content=False,
+                decode_content=True,
+            )
+            content = None if stream else self._read(raw, request)
+        except (u3.HTTPError, OSError) as exc:
+            raise _translate(exc, request) from exc
+        response = Response(
+            raw.status,
+            Headers(raw.headers.items()),
+            request=request,
+            content=content,
+            stream=_Stream(raw, request) if stream else None,
+            elapsed=time.perf_counter() - started,
+        )
+        return response
+
+    def _read(self, raw: urllib3.BaseHTTPResponse, request: Request) -> bytes:
+        limit = self._max_body
+        if limit is None:
+            data = raw.read()
+        else:
+            data = raw.read(limit + 1)
+            if len(data) > limit:
+                raw.close()
+                raise BodyTooLarge(f"response body over {limit} bytes for {request!r}")
+        raw.release_conn()
+        return data
+
+    def close(self) -> None:
+        """Close every pooled connection."""
+        self._pool.clear()

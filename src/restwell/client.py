@@ -1,0 +1,668 @@
+"""``Client`` and ``AsyncClient``: the production API client of the founding document, done once.
+
+Both share :class:`_ClientBase` for everything but I/O (building requests, defaults, policy
+objects) and drive the same flow (:func:`restwell._flow.request_flow`); they differ only in
+the runner and the backend.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import json as _json
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass
+from importlib.metadata import PackageNotFoundError, version
+from typing import Any, Final, Generic, TypeVar
+from urllib.parse import urlencode, urlsplit
+
+from restwell._flow import (
+    Close,
+    FlowAction,
+    FlowConfig,
+    RetryHook,
+    Send,
+    Sleep,
+    SystemClock,
+    asleep,
+    request_flow,
+    run_async,
+    run_sync,
+    sleep,
+)
+from restwell._flow._core import Clock
+from restwell._models import Headers, Request, Response, Timeout, redact_url
+from restwell.backends import AiohttpBackend, AsyncBackend, SyncBackend, Urllib3Backend
+from restwell.errors import InvalidURL
+from restwell.policy import (
+    NEEDS_KEY_METHODS,
+    CircuitBreaker,
+    RateLimitGate,
+    RetryBudget,
+    RetryPolicy,
+    new_idempotency_key,
+)
+
+__all__ = ["AsyncClient", "BlockingCallError", "Client", "Result"]
+
+T = TypeVar("T")
+
+try:
+    _VERSION = version("restwell")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    _VERSION = "0"
+
+
+class _Default:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "DEFAULT"
+
+
+DEFAULT: Final = _Default()
+"""Marks an argument left at the client's setting (distinct from an explicit ``None``)."""
+
+TimeoutArg = Timeout | float | tuple[float | None, float | None] | None
+
+
+class BlockingCallError(RuntimeError):
+    """A sync client was used inside a running event loop, where it would block every task."""
+
+
+def _json_body(response: Response) -> Any:
+    """The JSON body of a successful response: the status is checked before decoding."""
+    response.raise_for_status()
+    if response.status_code == 204 or not response.content:
+        return None
+    return response.json()
+
+
+class _ClientBase:
+    """What the sync and async clients share: configuration and request building."""
+
+    def __init__(
+        self,
+        base_url: str = "",
+        *,
+        token: str | None = None,
+        auth: tuple[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        params: Mapping[str, Any] | None = None,
+        timeout: TimeoutArg | _Default = DEFAULT,
+        retry: RetryPolicy | int | _Default | None = DEFAULT,
+        budget: RetryBudget | bool = True,
+        breaker: CircuitBreaker | bool = True,
+        rate_limit: RateLimitGate | bool = True,
+        idempotency_keys: bool = False,
+        follow_redirects: bool = True,
+        max_redirects: int = 20,
+        on_retry: RetryHook | Iterable[RetryHook] = (),
+        clock: Clock | None = None,
+        random: Callable[[], float] | None = None,
+    ) -> None:
+        if base_url:
+            parts = urlsplit(base_url)
+            if parts.scheme not in ("http", "https") or not parts.netloc:
+                raise InvalidURL(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+        self.base_url = base_url.rstrip("/")
+        self.timeout = Timeout() if isinstance(timeout, _Default) else Timeout.of(timeout)
+        self._headers = Headers(
+            {"Accept": "application/json", "User-Agent": f"restwell/{_VERSION}"}
+        )
+        if token is not None:
+            self._headers.set("Authorization", f"Bearer {token}")
+        elif auth is not None:
+            pair = base64.b64encode(f"{auth[0]}:{auth[1]}".encode()).decode("ascii")
+            self._headers.set("Authorization", f"Basic {pair}")
+        for name, value in (headers or {}).items():
+            self._headers.set(name, value)
+        self._params = dict(params or {})
+        self._idempotency_keys = idempotency_keys
+        if callable(on_retry):
+            on_retry = (on_retry,)
+        self._config = FlowConfig(
+            retry=_policy(retry),
+            budget=(RetryBudget() if budget is True else budget or None),
+            breaker=(CircuitBreaker() if breaker is True else breaker or None),
+            gate=(RateLimitGate() if rate_limit is True else rate_limit or None),
+            follow_redirects=follow_redirects,
+            max_redirects=max_redirects,
+            on_retry=tuple(on_retry),
+            clock=clock or SystemClock(),
+        )
+        if random is not None:
+            self._config.random = random
+        self._closed = False
+
+    @property
+    def headers(self) -> Headers:
+        """The default headers sent with every request (mutable)."""
+        return self._headers
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        """The default retry policy."""
+        return self._config.retry
+
+    @property
+    def budget(self) -> RetryBudget | None:
+        """The client's retry budget, if enabled."""
+        return self._config.budget
+
+    @property
+    def breaker(self) -> CircuitBreaker | None:
+        """The client's circuit breaker, if enabled."""
+        return self._config.breaker
+
+    @property
+    def rate_limit(self) -> RateLimitGate | None:
+        """The client's rate-limit gate, if enabled."""
+        return self._config.gate
+
+    def _url(self, url: str, params: Mapping[str, Any] | None) -> str:
+        if "://" not in url:
+            if not self.base_url:
+                raise InvalidURL(f"relative URL {url!r} needs a client base_url")
+            url = f"{self.base_url}/{url.lstrip('/')}" if url else self.base_url
+        if self._params or params:
+            merged = {**self._params, **(params or {})}
+            query = urlencode({k: v for k, v in merged.items() if v is not None}, doseq=True)
+            if query:
+                url = f"{url}{'&' if '?' in url else '?'}{query}"
+        return url
+
+    def build_request(
+        self,
+        method: str,
+        url: str,
+        *,
+        params: Mapping[str, Any] | None = None,
+        json: Any = None,
+        data: Mapping[str, Any] | None = None,
+        content: bytes | str | None = None,
+        headers: Mapping[str, str | None] | None = None,
+        idempotency_key: str | bool | None = None,
+    ) -> Request:
+        """Build the request a call would send (defaults merged), without sending it.
+
+        Args:
+            method: HTTP method.
+            url: Absolute URL, or a path joined to ``base_url``.
+            params: Query parameters (``None`` values are dropped).
+            json: Body to send as JSON.
+            data: Body to send as ``application/x-www-form-urlencoded``.
+            content: Raw body.
+            headers: Extra headers; a ``None`` value removes a default header.
+            idempotency_key: A key to send, ``True`` for a fresh one, ``False`` for none;
+                ``None`` follows the client's ``idempotency_keys`` setting.
+        """
+        method = method.upper()
+        request_headers = self._headers.copy()
+        if headers:
+            for name, value in headers.items():
+                if value is None:
+                    request_headers.remove(name)
+                else:
+                    request_headers.set(name, value)
+        body: bytes | None
+        if json is not None:
+            body = _json.dumps(json, separators=(",", ":"), ensure_ascii=False).encode()
+            request_headers.setdefault_value("Content-Type", "application/json")
+        elif data is not None:
+            body = urlencode(data, doseq=True).encode()
+            request_headers.setdefault_value("Content-Type", "application/x-www-form-urlencoded")
+        elif isinstance(content, str):
+            body = content.encode()
+        else:
+            body = content
+        key_header = self._config.retry.idempotency_header
+        if isinstance(idempotency_key, str):
+            request_headers.set(key_header, idempotency_key)
+        elif idempotency_key is True or (
+            idempotency_key is None
+            and self._idempotency_keys
+            and method in NEEDS_KEY_METHODS
+            and key_header not in request_headers
+        ):
+            # One key per logical operation: the flow resends this same Request on retries.
+            request_headers.set(key_header, new_idempotency_key())
+        return Request(method, self._url(url, params), request_headers, body)
+
+    def _timeout(self, timeout: TimeoutArg | _Default) -> Timeout:
+        return self.timeout if isinstance(timeout, _Default) else Timeout.of(timeout)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} base_url={redact_url(self.base_url)!r}>"
+
+
+def _policy(retry: RetryPolicy | int | _Default | None) -> RetryPolicy:
+    if isinstance(retry, _Default):
+        return RetryPolicy()
+    if retry is None:
+        return RetryPolicy.never()
+    if isinstance(retry, int):
+        return RetryPolicy(max_attempts=retry)
+    return retry
+
+
+def _call_policy(retry: RetryPolicy | int | _Default | None) -> RetryPolicy | None:
+    return None if isinstance(retry, _Default) else _policy(retry)
+
+
+class Client(_ClientBase):
+    """A pooled, resilient HTTP client for one API (blocking).
+
+    Every call has a timeout (connect 5 s, read 30 s unless set), is retried with exponential
+    backoff and full jitter when that is safe (idempotent methods, or POST/PATCH with an
+    ``Idempotency-Key``), honours ``Retry-After`` and rate-limit headers, and goes through a
+    retry budget and a per-origin circuit breaker.
+
+    Args:
+        base_url: Prefix of relative URLs, e.g. ``"https://api.example.com/v1"``.
+        token: Bearer token sent as ``Authorization`` (never logged or shown).
+        auth: ``(user, password)`` for HTTP Basic instead of a token.
+        headers: Default headers (``Accept: application/json`` and a ``User-Agent`` are set).
+        params: Default query parameters.
+        timeout: Default per-attempt timeouts: a :class:`Timeout`, seconds, ``(connect, read)``,
+            or ``None`` for no limit (explicitly).
+        retry: A :class:`RetryPolicy`, an attempt count, or ``None`` for no retries.
+        budget: Retry budget (``True``: the default one; ``False``: none).
+        breaker: Circuit breaker per origin (``True``: the default one; ``False``: none).
+        rate_limit: Pacing by rate-limit headers (``True``: on; ``False``: off).
+        idempotency_keys: Add an ``Idempotency-Key`` to every POST/PATCH so it can be retried.
+            Turn it on only for APIs that deduplicate by it.
+        follow_redirects: Follow redirects (credentials are dropped when leaving the origin).
+        max_redirects: Longest redirect chain followed.
+        on_retry: Callables ``(request, record)`` called before each retry's wait.
+        clock: Time sources (tests pass :class:`restwell.testing.FakeClock`).
+        random: Jitter source (floats in ``[0, 1)``).
+        backend: The HTTP library to use; urllib3 by default.
+        max_hosts: Hosts with a connection pool (default backend).
+        max_connections_per_host: Pool size per host (default backend).
+        verify: TLS verification: ``True``, ``False`` (unsafe) or a CA bundle path.
+        cert: Client certificate for mutual TLS.
+        max_body_size: Largest response body accepted, in bytes.
+        allow_in_event_loop: Permit blocking calls from inside a running event loop.
+    """
+
+    def __init__(
+        self,
+        base_url: str = "",
+        *,
+        backend: SyncBackend | None = None,
+        max_hosts: int = 10,
+        max_connections_per_host: int = 20,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        max_body_size: int | None = None,
+        allow_in_event_loop: bool = False,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url, **options)
+        self._backend: SyncBackend = backend or Urllib3Backend(
+            max_hosts=max_hosts,
+            max_connections_per_host=max_connections_per_host,
+            verify=verify,
+            cert=cert,
+            max_body_size=max_body_size,
+        )
+        self._allow_in_loop = allow_in_event_loop
+
+    def _perform(self, action: FlowAction) -> Any:
+        kind = type(action)
+        if kind is Send:
+            assert isinstance(action, Send)
+            return self._backend.send(action.request, action.timeout, action.stream)
+        if kind is Sleep:
+            assert isinstance(action, Sleep)
+            return sleep(action.seconds)
+        if kind is Close:
+            assert isinstance(action, Close)
+            return action.response.close()
+        raise TypeError(f"unexpected flow action {action!r}")
+
+    def send(
+        self,
+        request: Request,
+        *,
+        timeout: TimeoutArg | _Default = DEFAULT,
+        retry: RetryPolicy | int | _Default | None = DEFAULT,
+        stream: bool = False,
+    ) -> Response:
+        """Send a built request through the retry, breaker and redirect flow."""
+        if self._closed:
+            raise RuntimeError("this client is closed")
+        if not self._allow_in_loop and asyncio._get_running_loop() is not None:
+            raise BlockingCallError(
+                "restwell.Client would block the running event loop: use restwell.AsyncClient, "
+                "or call it through asyncio.to_thread() (or pass allow_in_event_loop=True)"
+            )
+        flow = request_flow(
+            request,
+            self._timeout(timeout),
+            self._config,
+            stream=stream,
+            policy=_call_policy(retry),
+        )
+        return run_sync(flow, self._perform)
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: TimeoutArg | _Default = DEFAULT,
+        retry: RetryPolicy | int | _Default | None = DEFAULT,
+        **kwargs: Any,
+    ) -> Response:
+        """Send a request and return its response (any status: see ``raise_for_status``).
+
+        Keyword arguments are those of :meth:`build_request`, plus ``timeout`` and ``retry``
+        to override the client's settings for this call.
+        """
+        return self.send(self.build_request(method, url, **kwargs), timeout=timeout, retry=retry)
+
+    @contextmanager
+    def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[Response]:
+        """Send a request and leave its body on the wire: iterate ``iter_bytes()`` inside.
+
+        Retries happen before the body is handed over; the connection is released on exit.
+        """
+        timeout, retry = kwargs.pop("timeout", DEFAULT), kwargs.pop("retry", DEFAULT)
+        response = self.send(
+            self.build_request(method, url, **kwargs), timeout=timeout, retry=retry, stream=True
+        )
+        try:
+            yield response
+        finally:
+            response.close()
+
+    def get(self, url: str, **kwargs: Any) -> Response:
+        """``GET url``."""
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> Response:
+        """``HEAD url``."""
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> Response:
+        """``OPTIONS url``."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> Response:
+        """``POST url`` (retried only with an idempotency key)."""
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> Response:
+        """``PUT url``."""
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> Response:
+        """``PATCH url`` (retried only with an idempotency key)."""
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> Response:
+        """``DELETE url``."""
+        return self.request("DELETE", url, **kwargs)
+
+    def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Send a request; raise the typed error for a 4xx/5xx; else return the decoded JSON.
+
+        The status is checked before the body is decoded, so an HTML error page raises
+        :class:`~restwell.errors.HTTPStatusError`, never a ``JSONDecodeError``. A 204 or an
+        empty body gives ``None``.
+        """
+        return _json_body(self.request(method, url, **kwargs))
+
+    def get_json(self, url: str, **kwargs: Any) -> Any:
+        """``GET`` and decode JSON (see :meth:`request_json`)."""
+        return self.request_json("GET", url, **kwargs)
+
+    def post_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
+        """``POST`` a JSON body and decode the JSON answer (see :meth:`request_json`)."""
+        return self.request_json("POST", url, json=json, **kwargs)
+
+    def put_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
+        """``PUT`` a JSON body and decode the JSON answer (see :meth:`request_json`)."""
+        return self.request_json("PUT", url, json=json, **kwargs)
+
+    def patch_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
+        """``PATCH`` a JSON body and decode the JSON answer (see :meth:`request_json`)."""
+        return self.request_json("PATCH", url, json=json, **kwargs)
+
+    def delete_json(self, url: str, **kwargs: Any) -> Any:
+        """``DELETE`` and decode the JSON answer, if any (see :meth:`request_json`)."""
+        return self.request_json("DELETE", url, **kwargs)
+
+    def close(self) -> None:
+        """Release every pooled connection. The client cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            self._backend.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+@dataclass(frozen=True, slots=True)
+class Result(Generic[T]):
+    """One item of :meth:`AsyncClient.gather`: its value or its error.
+
+    Attributes:
+        value: The awaitable's result (``None`` if it failed).
+        error: The exception it raised (``None`` if it succeeded).
+    """
+
+    value: T | None = None
+    error: Exception | None = None
+
+    @property
+    def ok(self) -> bool:
+        """True when the item succeeded."""
+        return self.error is None
+
+    def unwrap(self) -> T:
+        """The value, or raise the error."""
+        if self.error is not None:
+            raise self.error
+        return self.value  # type: ignore[return-value]
+
+
+class AsyncClient(_ClientBase):
+    """The asyncio twin of :class:`Client`, on aiohttp by default.
+
+    Takes the same arguments as :class:`Client` (``max_connections`` sizes the pool for all
+    hosts together), and adds :meth:`gather` for bounded concurrent fan-out.
+    """
+
+    def __init__(
+        self,
+        base_url: str = "",
+        *,
+        backend: AsyncBackend | None = None,
+        max_connections: int = 100,
+        max_connections_per_host: int = 0,
+        verify: bool | str = True,
+        cert: str | tuple[str, str] | None = None,
+        max_body_size: int | None = None,
+        **options: Any,
+    ) -> None:
+        super().__init__(base_url, **options)
+        self._backend: AsyncBackend = backend or AiohttpBackend(
+            max_connections=max_connections,
+            max_connections_per_host=max_connections_per_host,
+            verify=verify,
+            cert=cert,
+            max_body_size=max_body_size,
+        )
+
+    async def _perform(self, action: FlowAction) -> Any:
+        kind = type(action)
+        if kind is Send:
+            assert isinstance(action, Send)
+            return await self._backend.send(action.request, action.timeout, action.stream)
+        if kind is Sleep:
+            assert isinstance(action, Sleep)
+            return await asleep(action.seconds)
+        if kind is Close:
+            assert isinstance(action, Close)
+            return await action.response.aclose()
+        raise TypeError(f"unexpected flow action {action!r}")
+
+    async def send(
+        self,
+        request: Request,
+        *,
+        timeout: TimeoutArg | _Default = DEFAULT,
+        retry: RetryPolicy | int | _Default | None = DEFAULT,
+        stream: bool = False,
+    ) -> Response:
+        """Send a built request through the retry, breaker and redirect flow."""
+        if self._closed:
+            raise RuntimeError("this client is closed")
+        flow = request_flow(
+            request,
+            self._timeout(timeout),
+            self._config,
+            stream=stream,
+            policy=_call_policy(retry),
+        )
+        return await run_async(flow, self._perform)
+
+    async def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        timeout: TimeoutArg | _Default = DEFAULT,
+        retry: RetryPolicy | int | _Default | None = DEFAULT,
+        **kwargs: Any,
+    ) -> Response:
+        """Send a request and return its response (see :meth:`Client.request`)."""
+        request = self.build_request(method, url, **kwargs)
+        return await self.send(request, timeout=timeout, retry=retry)
+
+    @asynccontextmanager
+    async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[Response]:
+        """Send a request and leave its body on the wire: iterate ``aiter_bytes()`` inside."""
+        timeout, retry = kwargs.pop("timeout", DEFAULT), kwargs.pop("retry", DEFAULT)
+        response = await self.send(
+            self.build_request(method, url, **kwargs), timeout=timeout, retry=retry, stream=True
+        )
+        try:
+            yield response
+        finally:
+            await response.aclose()
+
+    async def get(self, url: str, **kwargs: Any) -> Response:
+        """``GET url``."""
+        return await self.request("GET", url, **kwargs)
+
+    async def head(self, url: str, **kwargs: Any) -> Response:
+        """``HEAD url``."""
+        return await self.request("HEAD", url, **kwargs)
+
+    async def options(self, url: str, **kwargs: Any) -> Response:
+        """``OPTIONS url``."""
+        return await self.request("OPTIONS", url, **kwargs)
+
+    async def post(self, url: str, **kwargs: Any) -> Response:
+        """``POST url`` (retried only with an idempotency key)."""
+        return await self.request("POST", url, **kwargs)
+
+    async def put(self, url: str, **kwargs: Any) -> Response:
+        """``PUT url``."""
+        return await self.request("PUT", url, **kwargs)
+
+    async def patch(self, url: str, **kwargs: Any) -> Response:
+        """``PATCH url`` (retried only with an idempotency key)."""
+        return await self.request("PATCH", url, **kwargs)
+
+    async def delete(self, url: str, **kwargs: Any) -> Response:
+        """``DELETE url``."""
+        return await self.request("DELETE", url, **kwargs)
+
+    async def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
+        """Send; raise the typed error for 4xx/5xx; else decode JSON (see ``Client``)."""
+        return _json_body(await self.request(method, url, **kwargs))
+
+    async def get_json(self, url: str, **kwargs: Any) -> Any:
+        """``GET`` and decode JSON."""
+        return await self.request_json("GET", url, **kwargs)
+
+    async def post_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
+        """``POST`` a JSON body and decode the JSON answer."""
+        return await self.request_json("POST", url, json=json, **kwargs)
+
+    async def put_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
+        """``PUT`` a JSON body and decode the JSON answer."""
+        return await self.request_json("PUT", url, json=json, **kwargs)
+
+    async def patch_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
+        """``PATCH`` a JSON body and decode the JSON answer."""
+        return await self.request_json("PATCH", url, json=json, **kwargs)
+
+    async def delete_json(self, url: str, **kwargs: Any) -> Any:
+        """``DELETE`` and decode the JSON answer, if any."""
+        return await self.request_json("DELETE", url, **kwargs)
+
+    async def gather(
+        self, awaitables: Iterable[Awaitable[T]], *, limit: int = 20
+    ) -> list[Result[T]]:
+        """Await many calls with at most ``limit`` in flight; results in input order.
+
+        Failures do not cancel the others: each item is a :class:`Result` holding its value or
+        its exception. Pass a generator to create the calls lazily, as slots free up::
+
+            results = await client.gather((client.get_json(f"/users/{i}") for i in ids), limit=10)
+
+        Args:
+            awaitables: The calls (coroutines or other awaitables).
+            limit: Most calls in flight at once.
+        """
+        if limit < 1:
+            raise ValueError("limit must be at least 1")
+        source = enumerate(awaitables)
+        results: dict[int, Result[T]] = {}
+
+        async def worker() -> None:
+            for index, awaitable in source:
+                try:
+                    results[index] = Result(value=await awaitable)
+                except Exception as exc:
+                    results[index] = Result(error=exc)
+
+        try:
+            async with asyncio.TaskGroup() as group:
+                for _ in range(limit):
+                    group.create_task(worker())
+        finally:
+            # Cancelled midway: close the coroutines never started, so none leaks a warning.
+            for _, pending in source:
+                close = getattr(pending, "close", None)
+                if close is not None:
+                    close()
+        return [results[i] for i in range(len(results))]
+
+    async def get_many(
+        self, urls: Iterable[str], *, limit: int = 20, **kwargs: Any
+    ) -> list[Result[Response]]:
+        """``GET`` every URL with at most ``limit`` in flight (see :meth:`gather`)."""
+        return await self.gather((self.get(url, **kwargs) for url in urls), limit=limit)
+
+    async def aclose(self) -> None:
+        """Release every pooled connection. The client cannot be used afterwards."""
+        if not self._closed:
+            self._closed = True
+            await self._backend.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
