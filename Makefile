@@ -1,0 +1,35 @@
+# restwell: every command a developer or CI needs, from a machine with only python3 and make.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo check test lint bench clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+## demo: set up, then show the client surviving a faulty local API (the main job)
+demo: $(STAMP)
+	$(BIN)/restwell demo
+
+## test: set up, then run the whole test suite
+test: $(STAMP)
+	$(BIN)/python -m pytest -q
+
+## lint: ruff, ruff format, mypy --strict, and the import-layering contracts
+lint: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy --strict
+	$(BIN)/lint-imports
+
+## bench: measure restwell against raw aiohttp/urllib3 on a local nginx
+bench: $(STAMP)
+	$(BIN)/python benchmarks/run.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

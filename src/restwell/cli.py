@@ -1,0 +1,201 @@
+"""The ``restwell`` command: ``demo`` and ``serve`` (``check`` and ``github`` follow).
+
+Needs the ``cli`` extra (typer, rich); ``serve`` and ``demo`` also need ``server``. A missing
+extra is reported by name, and user mistakes end with a one-line error, never a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+try:
+    import typer
+    from rich.console import Console
+    from rich.table import Table
+except ImportError as exc:  # pragma: no cover - exercised by installing without extras
+    _missing = exc.name
+
+    def main() -> None:
+        """Entry point when the ``cli`` extra is missing: say what to install."""
+        sys.stderr.write(
+            f"restwell's command line needs the 'cli' extra ({_missing} is missing): "
+            "pip install 'restwell[cli]'\n"
+        )
+        raise SystemExit(2)
+
+else:
+    import restwell
+    from restwell import Backoff, RetryPolicy
+
+    app = typer.Typer(
+        help="restwell: resilient REST clients, a reference REST API, and tools around them.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    console = Console()
+
+    def _need_server() -> Any:
+        try:
+            import restwell.server as server
+        except ImportError as exc:
+            console.print(
+                f"[red]this command needs the 'server' extra ({exc.name} is missing):[/] "
+                "pip install 'restwell[server]'"
+            )
+            raise typer.Exit(2) from None
+        return server
+
+    @app.command()
+    def serve(
+        host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+        port: int = typer.Option(8000, help="Port to listen on."),
+        database_url: str | None = typer.Option(
+            None, envvar="DATABASE_URL", help="SQLAlchemy URL (default: ./restwell.db)."
+        ),
+        error_rate: float = typer.Option(0.0, help="Fraction of requests answered 503."),
+        drop_rate: float = typer.Option(0.0, help="Fraction of connections dropped."),
+        latency: float = typer.Option(0.0, help="Seconds added to every request."),
+        burst_429: int = typer.Option(0, help="Requests allowed per window before 429s."),
+        fail_first: int = typer.Option(0, help="Answer the first N requests with 503."),
+        seed: int | None = typer.Option(None, help="Seed of the fault injection RNG."),
+    ) -> None:
+        """Run the reference REST API (FastAPI + uvicorn) with optional fault injection."""
+        server = _need_server()
+        try:
+            base = server.ServerSettings.from_env()
+            faults = server.FaultSettings(
+                error_rate=error_rate,
+                drop_rate=drop_rate,
+                latency=latency,
+                burst_429=burst_429,
+                fail_first=fail_first,
+                seed=seed,
+            )
+            settings = server.ServerSettings(
+                database_url=database_url or base.database_url,
+                idempotency_ttl=base.idempotency_ttl,
+                cache_max_age=base.cache_max_age,
+                faults=faults if faults.enabled else base.faults,
+            )
+        except ValueError as exc:
+            console.print(f"[red]invalid setting:[/] {exc}")
+            raise typer.Exit(2) from None
+        server.run(settings, host=host, port=port)
+
+    def _outcome(response: restwell.Response) -> str:
+        if not response.retries:
+            return "first try"
+        return "; ".join(f"#{r.attempt} {r.outcome}" for r in response.retries)
+
+    @app.command()
+    def demo(
+        error_rate: float = typer.Option(0.2, help="Fraction of requests the server fails."),
+        drop_rate: float = typer.Option(0.1, help="Fraction of connections it drops."),
+        items: int = typer.Option(3, min=1, max=50, help="Items to put through the lifecycle."),
+        seed: int = typer.Option(7, help="Seed of the server's fault injection."),
+    ) -> None:
+        """Show the client keeping its promises against a faulty local REST API.
+
+        Starts the reference server with injected 503s and dropped connections, runs the
+        create/read/replace/merge/delete lifecycle through ``restwell.Client`` (idempotency
+        keys on, so even POST and PATCH are retried safely), then reads everything back
+        concurrently with ``restwell.AsyncClient.gather``, and checks that no write was lost
+        or duplicated.
+        """
+        server = _need_server()
+        # The injected drops make uvicorn log an error each; they are the point, not news.
+        logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
+        with tempfile.TemporaryDirectory(prefix="restwell-demo-") as tmp:
+            settings = server.ServerSettings(
+                database_url=f"sqlite:///{Path(tmp) / 'demo.db'}",
+                faults=server.FaultSettings(
+                    error_rate=error_rate, drop_rate=drop_rate, retry_after=1, seed=seed
+                ),
+            )
+            with server.serve_in_thread(settings) as base_url:
+                ok = _run_demo(base_url, items)
+        raise typer.Exit(0 if ok else 1)
+
+    def _run_demo(base_url: str, count: int) -> bool:
+        policy = RetryPolicy(max_attempts=8, backoff=Backoff(base=0.05, cap=1.0), max_wait=5)
+        table = Table(title=f"restwell.Client against {base_url} (faults injected)")
+        for column in ("step", "request", "status", "attempts", "retried after"):
+            table.add_column(column)
+        started = time.perf_counter()
+        ids: list[int] = []
+        with restwell.Client(
+            base_url, retry=policy, idempotency_keys=True, budget=False, breaker=False
+        ) as client:
+
+            def step(name: str, call: Callable[[], restwell.Response]) -> restwell.Response:
+                response = call()
+                table.add_row(
+                    name,
+                    f"{response.request.method} {response.request.url.removeprefix(base_url)}",
+                    str(response.status_code),
+                    str(response.attempts),
+                    _outcome(response),
+                )
+                return response
+
+            for n in range(count):
+                body = {"name": f"widget {n}", "price": 9.5 + n, "tags": ["demo"]}
+                created = step("create", lambda b=body: client.post("/items", json=b))  # type: ignore[misc]
+                item_id = int(created.json()["id"])
+                ids.append(item_id)
+                path = f"/items/{item_id}"
+                step("read", lambda p=path: client.get(p))  # type: ignore[misc]
+                replaced = {"name": f"widget {n} v2", "price": 20.0 + n}
+                step("replace", lambda p=path, b=replaced: client.put(p, json=b))  # type: ignore[misc]
+                step("merge", lambda p=path: client.patch(p, json={"tags": ["patched"]}))  # type: ignore[misc]
+            gone = ids.pop()
+            step("delete", lambda: client.delete(f"/items/{gone}"))
+            try:
+                client.get_json(f"/items/{gone}")
+                missing_ok = False
+            except restwell.errors.NotFound as exc:
+                table.add_row("read deleted", f"GET /items/{gone}", "404", "1", type(exc).__name__)
+                missing_ok = True
+        console.print(table)
+
+        async def read_back() -> list[restwell.Result[Any]]:
+            async with restwell.AsyncClient(
+                base_url, retry=policy, budget=False, breaker=False
+            ) as aclient:
+                urls = (f"/items/{i}" for i in ids)
+                return await aclient.gather((aclient.get_json(u) for u in urls), limit=10)
+
+        results = asyncio.run(read_back())
+        elapsed = time.perf_counter() - started
+        with restwell.Client(base_url, retry=policy, budget=False, breaker=False) as client:
+            listed = client.get_json("/items", params={"limit": 100})["items"]
+        names = sorted(r.value["name"] for r in results if r.ok and r.value)
+        failures = [r.error for r in results if not r.ok]
+        expected = sorted(f"widget {n} v2" for n in range(count - 1))
+        exact = names == expected and len(listed) == count - 1
+        good = exact and not failures and missing_ok
+        console.print(
+            f"read back {len(names)} item(s) concurrently with AsyncClient.gather; the server "
+            f"holds {len(listed)} (expected {count - 1}): "
+            f"{'no write lost or duplicated' if exact else 'MISMATCH'}"
+            f"{'' if not failures else f'; errors: {failures}'}"
+        )
+        verdict = "[green]all promises kept[/]" if good else "[red]something went wrong[/]"
+        console.print(f"{verdict} in {elapsed:.2f}s")
+        return good
+
+    def main() -> None:
+        """Entry point of the ``restwell`` command."""
+        app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()
