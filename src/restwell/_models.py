@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json as _json
 import re
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -89,90 +89,126 @@ class Headers(Mapping[str, str]):
     """Case-insensitive, multi-valued HTTP headers that keep their order and spelling.
 
     ``headers["X"]`` joins repeated fields with ``", "`` (RFC 9110 §5.3); use
-    :meth:`get_list` for the separate values (e.g. ``Set-Cookie``). The name index is built on
-    first lookup, so a response nobody inspects costs nothing.
+    :meth:`get_list` for the separate values (e.g. ``Set-Cookie``). Response headers wrap the
+    backend's own case-insensitive structure (:meth:`wrap`) instead of copying it, so a response
+    nobody inspects costs nothing; the first change copies them.
     """
 
-    __slots__ = ("_index", "_items")
+    __slots__ = ("_getall", "_index", "_items", "_source")
 
-    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
+    def __init__(
+        self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
+    ) -> None:
+        self._items: list[tuple[str, str]] | None
         if items is None:
-            self._items: list[tuple[str, str]] = []
+            self._items = []
         elif isinstance(items, Headers):
-            self._items = list(items._items)
+            self._items = items.raw()
         elif isinstance(items, Mapping):
             self._items = [(str(k), str(v)) for k, v in items.items()]
         else:
             self._items = [(str(k), str(v)) for k, v in items]
         self._index: dict[str, list[str]] | None = None
+        self._getall: Callable[[str], list[str]] | None = None
+        self._source: Callable[[], Iterable[tuple[str, str]]] | None = None
 
-    def _lookup(self) -> dict[str, list[str]]:
+    @classmethod
+    def wrap(
+        cls,
+        getall: Callable[[str], list[str]],
+        items: Callable[[], Iterable[tuple[str, str]]],
+    ) -> Headers:
+        """Headers backed by a backend's own structure, copied only when changed.
+
+        Args:
+            getall: Every value of a name, case-insensitively (``[]`` when absent).
+            items: All fields in order, repeats included.
+        """
+        headers = cls.__new__(cls)
+        headers._items = None
+        headers._index = None
+        headers._getall = getall
+        headers._source = items
+        return headers
+
+    def _pairs(self) -> list[tuple[str, str]]:
+        items = self._items
+        if items is None:
+            assert self._source is not None
+            items = self._items = [(str(k), str(v)) for k, v in self._source()]
+            self._getall = self._source = None
+        return items
+
+    def _values(self, key: str) -> list[str]:
+        getall = self._getall
+        if getall is not None:
+            return getall(key)
         index = self._index
         if index is None:
             index = {}
-            for name, value in self._items:
+            for name, value in self._pairs():
                 index.setdefault(name.lower(), []).append(value)
             self._index = index
-        return index
+        return index.get(key.lower(), [])
 
     def __getitem__(self, key: str) -> str:
-        values = self._lookup().get(key.lower())
+        values = self._values(key)
         if not values:
             raise KeyError(key)
         return values[0] if len(values) == 1 else ", ".join(values)
 
     def get(self, key: str, default: Any = None) -> Any:
         """The value of ``key`` (repeated fields joined), or ``default``."""
-        values = self._lookup().get(key.lower())
+        values = self._values(key)
         if not values:
             return default
         return values[0] if len(values) == 1 else ", ".join(values)
 
     def get_list(self, key: str) -> list[str]:
         """Every value of ``key``, as received."""
-        return list(self._lookup().get(key.lower(), ()))
+        return list(self._values(key))
 
     def __contains__(self, key: object) -> bool:
-        return isinstance(key, str) and key.lower() in self._lookup()
+        return isinstance(key, str) and bool(self._values(key))
 
     def __iter__(self) -> Iterator[str]:
         seen: set[str] = set()
-        for name, _ in self._items:
+        for name, _ in self._pairs():
             low = name.lower()
             if low not in seen:
                 seen.add(low)
                 yield name
 
     def __len__(self) -> int:
-        return len(self._lookup())
+        return len({name.lower() for name, _ in self._pairs()})
 
     def raw(self) -> list[tuple[str, str]]:
         """The fields as received: ``(name, value)`` pairs, repeats included."""
-        return list(self._items)
+        return list(self._pairs())
 
     def set(self, key: str, value: str) -> None:
         """Replace every field named ``key`` with one."""
         low = key.lower()
-        self._items = [(k, v) for k, v in self._items if k.lower() != low]
+        self._items = [(k, v) for k, v in self._pairs() if k.lower() != low]
         self._items.append((key, value))
         self._index = None
 
     def setdefault_value(self, key: str, value: str) -> None:
         """Add ``key: value`` unless a field named ``key`` exists."""
         if key not in self:
-            self._items.append((key, value))
+            self._pairs().append((key, value))
             self._index = None
 
     def remove(self, key: str) -> None:
         """Remove every field named ``key`` (no error if absent)."""
         low = key.lower()
-        self._items = [(k, v) for k, v in self._items if k.lower() != low]
+        self._items = [(k, v) for k, v in self._pairs() if k.lower() != low]
         self._index = None
 
     def to_dict(self) -> dict[str, str]:
         """A plain ``dict`` for an HTTP library to send (repeated fields joined)."""
         out: dict[str, str] = {}
-        for name, value in self._items:
+        for name, value in self._pairs():
             if name in out:
                 out[name] = f"{out[name]}, {value}"
             else:
@@ -185,7 +221,11 @@ class Headers(Mapping[str, str]):
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):
-            return self._lookup() == Headers(other)._lookup()
+            mine = Headers(self)
+            theirs = Headers(other)
+            return {k.lower(): mine.get_list(k) for k in mine} == {
+                k.lower(): theirs.get_list(k) for k in theirs
+            }
         return NotImplemented
 
     __hash__ = None  # type: ignore[assignment]
@@ -193,7 +233,7 @@ class Headers(Mapping[str, str]):
     def __repr__(self) -> str:
         shown = [
             (k, _REDACTED if k.lower() in SENSITIVE_HEADERS or "api-key" in k.lower() else v)
-            for k, v in self._items
+            for k, v in self._pairs()
         ]
         return f"Headers({shown!r})"
 
@@ -208,6 +248,7 @@ class Request:
         headers: Headers to send (defaults merged in).
         content: Body bytes, or ``None``.
         extensions: Free-form per-request options for backends and integrations.
+        origin: ``scheme://host:port`` of ``url`` when already known (saves re-parsing).
     """
 
     method: str
@@ -215,6 +256,7 @@ class Request:
     headers: Headers = field(default_factory=Headers)
     content: bytes | None = None
     extensions: dict[str, Any] = field(default_factory=dict)
+    origin: str | None = None
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {redact_url(self.url)}>"

@@ -42,6 +42,7 @@ from restwell.policy import (
     RetryBudget,
     RetryPolicy,
     new_idempotency_key,
+    origin_of,
 )
 
 __all__ = ["AsyncClient", "BlockingCallError", "Client", "Result"]
@@ -107,6 +108,7 @@ class _ClientBase:
             if parts.scheme not in ("http", "https") or not parts.netloc:
                 raise InvalidURL(f"base_url must be an absolute http(s) URL, got {base_url!r}")
         self.base_url = base_url.rstrip("/")
+        self._origin = origin_of(base_url) if base_url else None
         self.timeout = Timeout() if isinstance(timeout, _Default) else Timeout.of(timeout)
         self._headers = Headers(
             {"Accept": "application/json", "User-Agent": f"restwell/{_VERSION}"}
@@ -228,7 +230,8 @@ class _ClientBase:
         ):
             # One key per logical operation: the flow resends this same Request on retries.
             request_headers.set(key_header, new_idempotency_key())
-        return Request(method, self._url(url, params), request_headers, body)
+        origin = None if "://" in url else self._origin
+        return Request(method, self._url(url, params), request_headers, body, origin=origin)
 
     def _timeout(self, timeout: TimeoutArg | _Default) -> Timeout:
         return self.timeout if isinstance(timeout, _Default) else Timeout.of(timeout)

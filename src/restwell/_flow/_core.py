@@ -194,16 +194,21 @@ def _attempts(
     """Send ``request`` until it succeeds or the policy gives up (``start``: deadline base)."""
     clock = cfg.clock
     budget, breaker, gate = cfg.budget, cfg.breaker, cfg.gate
-    origin = origin_of(request.url) if breaker or gate else ""
-    has_key = policy.idempotency_header in request.headers
+    origin = (request.origin or origin_of(request.url)) if breaker or gate else ""
+    # Only a method that is unsafe to repeat needs the header lookup.
+    has_key = (
+        request.method not in policy.retry_methods
+        and policy.idempotency_header in request.headers
+    )
     retries: list[RetryRecord] = []
     attempt = 0
     delay = 0.0
     while True:
         attempt += 1
-        if gate is not None:
-            yield from _wait_for_gate(cfg, policy, request, origin, start)
         sent_at = clock.monotonic()
+        if gate is not None and gate.delay(origin, sent_at) > 0.0:
+            yield from _wait_for_gate(cfg, policy, request, origin, start)
+            sent_at = clock.monotonic()
         attempt_timeout = timeout
         left = policy.time_left(sent_at - start)
         if left is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import ssl
 import time
 from collections.abc import AsyncIterator
@@ -48,6 +49,7 @@ def _translate(exc: BaseException, request: Request) -> Exception:
 
 
 _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
+_NONE: list[str] = []
 
 
 class _Stream:
@@ -154,9 +156,10 @@ class AiohttpBackend:
             content = None if stream else await self._read(raw, request)
         except _ERRORS as exc:
             raise _translate(exc, request) from exc
+        native = raw.headers
         return Response(
             raw.status,
-            Headers(raw.headers.items()),
+            Headers.wrap(functools.partial(native.getall, default=_NONE), native.items),
             request=request,
             content=content,
             stream=_Stream(raw, request) if stream else None,

@@ -45,6 +45,19 @@ def _translate(exc: Exception, request: Request) -> Exception:
     return TransportError(f"{type(exc).__name__}: {exc}", request=request)
 
 
+def _headers(native: urllib3.HTTPHeaderDict) -> Headers:
+    """Wrap urllib3's headers without copying them."""
+    container = getattr(native, "_container", None)
+    if isinstance(container, dict):
+        # urllib3 2.x keeps {lower name: [name, value, ...]}: one dict lookup per header asked.
+        def getall(key: str) -> list[str]:
+            entry = container.get(key.lower())
+            return entry[1:] if entry else []
+
+        return Headers.wrap(getall, native.items)
+    return Headers.wrap(native.getlist, native.items)
+
+
 class _Stream:
     """A urllib3 response body still on the wire."""
 
@@ -130,7 +143,7 @@ class Urllib3Backend:
             raise _translate(exc, request) from exc
         response = Response(
             raw.status,
-            Headers(raw.headers.items()),
+            _headers(raw.headers),
             request=request,
             content=content,
             stream=_Stream(raw, request) if stream else None,
