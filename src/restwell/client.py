@@ -10,7 +10,15 @@ from __future__ import annotations
 import asyncio
 import base64
 import json as _json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import (
+    AsyncIterator,
+    Awaitable,
+    Callable,
+    Coroutine,
+    Iterable,
+    Iterator,
+    Mapping,
+)
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from importlib.metadata import PackageNotFoundError, version
@@ -48,6 +56,8 @@ from restwell.policy import (
 __all__ = ["AsyncClient", "BlockingCallError", "Client", "Result"]
 
 T = TypeVar("T")
+R = TypeVar("R")
+J = TypeVar("J")
 
 try:
     _VERSION = version("restwell")
@@ -254,7 +264,72 @@ def _call_policy(retry: RetryPolicy | int | _Default | None) -> RetryPolicy | No
     return None if isinstance(retry, _Default) else _policy(retry)
 
 
-class Client(_ClientBase):
+class _Verbs(Generic[R, J]):
+    """The per-method shortcuts, written once for both clients.
+
+    ``R`` is what :meth:`request` returns (a ``Response``, or a coroutine of one for the async
+    client) and ``J`` what :meth:`request_json` returns; each shortcut only forwards, so the
+    same code serves both.
+    """
+
+    def request(self, method: str, url: str, **kwargs: Any) -> R:
+        """Send a request (implemented by each client)."""
+        raise NotImplementedError
+
+    def request_json(self, method: str, url: str, **kwargs: Any) -> J:
+        """Send a request and decode its JSON answer (implemented by each client)."""
+        raise NotImplementedError
+
+    def get(self, url: str, **kwargs: Any) -> R:
+        """``GET url``."""
+        return self.request("GET", url, **kwargs)
+
+    def head(self, url: str, **kwargs: Any) -> R:
+        """``HEAD url``."""
+        return self.request("HEAD", url, **kwargs)
+
+    def options(self, url: str, **kwargs: Any) -> R:
+        """``OPTIONS url``."""
+        return self.request("OPTIONS", url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> R:
+        """``POST url`` (retried only with an idempotency key)."""
+        return self.request("POST", url, **kwargs)
+
+    def put(self, url: str, **kwargs: Any) -> R:
+        """``PUT url``."""
+        return self.request("PUT", url, **kwargs)
+
+    def patch(self, url: str, **kwargs: Any) -> R:
+        """``PATCH url`` (retried only with an idempotency key)."""
+        return self.request("PATCH", url, **kwargs)
+
+    def delete(self, url: str, **kwargs: Any) -> R:
+        """``DELETE url``."""
+        return self.request("DELETE", url, **kwargs)
+
+    def get_json(self, url: str, **kwargs: Any) -> J:
+        """``GET`` and decode JSON (see ``request_json``)."""
+        return self.request_json("GET", url, **kwargs)
+
+    def post_json(self, url: str, json: Any = None, **kwargs: Any) -> J:
+        """``POST`` a JSON body and decode the JSON answer (see ``request_json``)."""
+        return self.request_json("POST", url, json=json, **kwargs)
+
+    def put_json(self, url: str, json: Any = None, **kwargs: Any) -> J:
+        """``PUT`` a JSON body and decode the JSON answer (see ``request_json``)."""
+        return self.request_json("PUT", url, json=json, **kwargs)
+
+    def patch_json(self, url: str, json: Any = None, **kwargs: Any) -> J:
+        """``PATCH`` a JSON body and decode the JSON answer (see ``request_json``)."""
+        return self.request_json("PATCH", url, json=json, **kwargs)
+
+    def delete_json(self, url: str, **kwargs: Any) -> J:
+        """``DELETE`` and decode the JSON answer, if any (see ``request_json``)."""
+        return self.request_json("DELETE", url, **kwargs)
+
+
+class Client(_ClientBase, _Verbs[Response, Any]):
     """A pooled, resilient HTTP client for one API (blocking).
 
     Every call has a timeout (connect 5 s, read 30 s unless set), is retried with exponential
@@ -382,34 +457,6 @@ class Client(_ClientBase):
         finally:
             response.close()
 
-    def get(self, url: str, **kwargs: Any) -> Response:
-        """``GET url``."""
-        return self.request("GET", url, **kwargs)
-
-    def head(self, url: str, **kwargs: Any) -> Response:
-        """``HEAD url``."""
-        return self.request("HEAD", url, **kwargs)
-
-    def options(self, url: str, **kwargs: Any) -> Response:
-        """``OPTIONS url``."""
-        return self.request("OPTIONS", url, **kwargs)
-
-    def post(self, url: str, **kwargs: Any) -> Response:
-        """``POST url`` (retried only with an idempotency key)."""
-        return self.request("POST", url, **kwargs)
-
-    def put(self, url: str, **kwargs: Any) -> Response:
-        """``PUT url``."""
-        return self.request("PUT", url, **kwargs)
-
-    def patch(self, url: str, **kwargs: Any) -> Response:
-        """``PATCH url`` (retried only with an idempotency key)."""
-        return self.request("PATCH", url, **kwargs)
-
-    def delete(self, url: str, **kwargs: Any) -> Response:
-        """``DELETE url``."""
-        return self.request("DELETE", url, **kwargs)
-
     def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
         """Send a request; raise the typed error for a 4xx/5xx; else return the decoded JSON.
 
@@ -418,26 +465,6 @@ class Client(_ClientBase):
         empty body gives ``None``.
         """
         return _json_body(self.request(method, url, **kwargs))
-
-    def get_json(self, url: str, **kwargs: Any) -> Any:
-        """``GET`` and decode JSON (see :meth:`request_json`)."""
-        return self.request_json("GET", url, **kwargs)
-
-    def post_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
-        """``POST`` a JSON body and decode the JSON answer (see :meth:`request_json`)."""
-        return self.request_json("POST", url, json=json, **kwargs)
-
-    def put_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
-        """``PUT`` a JSON body and decode the JSON answer (see :meth:`request_json`)."""
-        return self.request_json("PUT", url, json=json, **kwargs)
-
-    def patch_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
-        """``PATCH`` a JSON body and decode the JSON answer (see :meth:`request_json`)."""
-        return self.request_json("PATCH", url, json=json, **kwargs)
-
-    def delete_json(self, url: str, **kwargs: Any) -> Any:
-        """``DELETE`` and decode the JSON answer, if any (see :meth:`request_json`)."""
-        return self.request_json("DELETE", url, **kwargs)
 
     def close(self) -> None:
         """Release every pooled connection. The client cannot be used afterwards."""
@@ -476,7 +503,7 @@ class Result(Generic[T]):
         return self.value  # type: ignore[return-value]
 
 
-class AsyncClient(_ClientBase):
+class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[Any, Any, Any]]):
     """The asyncio twin of :class:`Client`, on aiohttp by default.
 
     Takes the same arguments as :class:`Client` (``max_connections`` sizes the pool for all
@@ -562,57 +589,9 @@ class AsyncClient(_ClientBase):
         finally:
             await response.aclose()
 
-    async def get(self, url: str, **kwargs: Any) -> Response:
-        """``GET url``."""
-        return await self.request("GET", url, **kwargs)
-
-    async def head(self, url: str, **kwargs: Any) -> Response:
-        """``HEAD url``."""
-        return await self.request("HEAD", url, **kwargs)
-
-    async def options(self, url: str, **kwargs: Any) -> Response:
-        """``OPTIONS url``."""
-        return await self.request("OPTIONS", url, **kwargs)
-
-    async def post(self, url: str, **kwargs: Any) -> Response:
-        """``POST url`` (retried only with an idempotency key)."""
-        return await self.request("POST", url, **kwargs)
-
-    async def put(self, url: str, **kwargs: Any) -> Response:
-        """``PUT url``."""
-        return await self.request("PUT", url, **kwargs)
-
-    async def patch(self, url: str, **kwargs: Any) -> Response:
-        """``PATCH url`` (retried only with an idempotency key)."""
-        return await self.request("PATCH", url, **kwargs)
-
-    async def delete(self, url: str, **kwargs: Any) -> Response:
-        """``DELETE url``."""
-        return await self.request("DELETE", url, **kwargs)
-
     async def request_json(self, method: str, url: str, **kwargs: Any) -> Any:
         """Send; raise the typed error for 4xx/5xx; else decode JSON (see ``Client``)."""
         return _json_body(await self.request(method, url, **kwargs))
-
-    async def get_json(self, url: str, **kwargs: Any) -> Any:
-        """``GET`` and decode JSON."""
-        return await self.request_json("GET", url, **kwargs)
-
-    async def post_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
-        """``POST`` a JSON body and decode the JSON answer."""
-        return await self.request_json("POST", url, json=json, **kwargs)
-
-    async def put_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
-        """``PUT`` a JSON body and decode the JSON answer."""
-        return await self.request_json("PUT", url, json=json, **kwargs)
-
-    async def patch_json(self, url: str, json: Any = None, **kwargs: Any) -> Any:
-        """``PATCH`` a JSON body and decode the JSON answer."""
-        return await self.request_json("PATCH", url, json=json, **kwargs)
-
-    async def delete_json(self, url: str, **kwargs: Any) -> Any:
-        """``DELETE`` and decode the JSON answer, if any."""
-        return await self.request_json("DELETE", url, **kwargs)
 
     async def gather(
         self, awaitables: Iterable[Awaitable[T]], *, limit: int = 20
