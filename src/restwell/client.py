@@ -41,7 +41,14 @@ from restwell._flow import (
 )
 from restwell._flow._core import Clock
 from restwell._models import Headers, Request, Response, Timeout, redact_url
-from restwell.backends import AiohttpBackend, AsyncBackend, SyncBackend, Urllib3Backend
+from restwell.backends import (
+    AiohttpBackend,
+    AsyncBackend,
+    SyncBackend,
+    Urllib3Backend,
+    async_backend_for,
+    sync_backend_for,
+)
 from restwell.errors import InvalidURL
 from restwell.policy import (
     NEEDS_KEY_METHODS,
@@ -130,6 +137,9 @@ class _ClientBase:
             self._headers.set("Authorization", f"Basic {pair}")
         for name, value in (headers or {}).items():
             self._headers.set(name, value)
+        self._explicit_headers = {name.lower() for name in headers or {}}
+        if token is not None or auth is not None:
+            self._explicit_headers.add("authorization")
         self._params = dict(params or {})
         self._idempotency_keys = idempotency_keys
         if callable(on_retry):
@@ -147,6 +157,22 @@ class _ClientBase:
         if random is not None:
             self._config.random = random
         self._closed = False
+
+    def _adopt(self, backend: object) -> None:
+        """Let a wrapped session's own headers win over restwell's defaults."""
+        native = getattr(backend, "session_headers", None)
+        if not isinstance(native, Headers):
+            return
+        for name in native:
+            low = name.lower()
+            value = str(native.get(name))
+            # The library's own defaults (Accept: */*, User-Agent: python-requests/...) are
+            # not the user's choices; restwell's JSON-minded defaults replace those.
+            library_default = (low == "accept" and value == "*/*") or (
+                low == "user-agent" and value.startswith("python-")
+            )
+            if low not in self._explicit_headers and not library_default:
+                self._headers.remove(name)
 
     @property
     def headers(self) -> Headers:
@@ -357,6 +383,10 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         clock: Time sources (tests pass :class:`restwell.testing.FakeClock`).
         random: Jitter source (floats in ``[0, 1)``).
         backend: The HTTP library to use; urllib3 by default.
+        session: A session you already have — ``requests.Session``, ``httpx2.Client`` /
+            ``httpx.Client`` or ``urllib3.PoolManager`` — to send through, keeping its own
+            settings (its headers win over restwell's defaults; its own retries are turned
+            off so attempts are not multiplied).
         max_hosts: Hosts with a connection pool (default backend).
         max_connections_per_host: Pool size per host (default backend).
         verify: TLS verification: ``True``, ``False`` (unsafe) or a CA bundle path.
@@ -370,6 +400,7 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         base_url: str = "",
         *,
         backend: SyncBackend | None = None,
+        session: object | None = None,
         max_hosts: int = 10,
         max_connections_per_host: int = 20,
         verify: bool | str = True,
@@ -379,6 +410,8 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         **options: Any,
     ) -> None:
         super().__init__(base_url, **options)
+        if session is not None:
+            backend = sync_backend_for(session, max_body_size=max_body_size)
         self._backend: SyncBackend = backend or Urllib3Backend(
             max_hosts=max_hosts,
             max_connections_per_host=max_connections_per_host,
@@ -386,6 +419,7 @@ class Client(_ClientBase, _Verbs[Response, Any]):
             cert=cert,
             max_body_size=max_body_size,
         )
+        self._adopt(self._backend)
         self._allow_in_loop = allow_in_event_loop
 
     def _perform(self, action: FlowAction) -> Any:
@@ -507,7 +541,8 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
     """The asyncio twin of :class:`Client`, on aiohttp by default.
 
     Takes the same arguments as :class:`Client` (``max_connections`` sizes the pool for all
-    hosts together), and adds :meth:`gather` for bounded concurrent fan-out.
+    hosts together; ``session`` takes an ``aiohttp.ClientSession`` or an ``httpx2.AsyncClient``
+    / ``httpx.AsyncClient``), and adds :meth:`gather` for bounded concurrent fan-out.
     """
 
     def __init__(
@@ -515,6 +550,7 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         base_url: str = "",
         *,
         backend: AsyncBackend | None = None,
+        session: object | None = None,
         max_connections: int = 100,
         max_connections_per_host: int = 0,
         verify: bool | str = True,
@@ -523,6 +559,8 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         **options: Any,
     ) -> None:
         super().__init__(base_url, **options)
+        if session is not None:
+            backend = async_backend_for(session, max_body_size=max_body_size)
         self._backend: AsyncBackend = backend or AiohttpBackend(
             max_connections=max_connections,
             max_connections_per_host=max_connections_per_host,
@@ -530,6 +568,7 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
             cert=cert,
             max_body_size=max_body_size,
         )
+        self._adopt(self._backend)
 
     async def _perform(self, action: FlowAction) -> Any:
         kind = type(action)

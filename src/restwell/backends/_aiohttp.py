@@ -11,6 +11,7 @@ from collections.abc import AsyncIterator
 import aiohttp
 
 from restwell._models import Headers, Request, Response, Timeout
+from restwell.backends._base import aread_limited
 from restwell.errors import (
     BodyTooLarge,
     ConnectError,
@@ -50,6 +51,13 @@ def _translate(exc: BaseException, request: Request) -> Exception:
 
 _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _NONE: list[str] = []
+
+
+def _no_hidden_retry(session: aiohttp.ClientSession) -> None:
+    # aiohttp silently resends idempotent requests once when a pooled connection drops;
+    # restwell's policy does the retrying, so every attempt is counted and budgeted once.
+    if hasattr(session, "_retry_connection"):
+        session._retry_connection = False
 
 
 class _Stream:
@@ -99,6 +107,8 @@ class AiohttpBackend:
     ) -> None:
         self._session = session
         self._owned = session is None
+        if session is not None:
+            _no_hidden_retry(session)
         self._limits = (max_connections, max_connections_per_host)
         self._ssl: ssl.SSLContext | bool = True
         if verify is False:
@@ -133,10 +143,7 @@ class AiohttpBackend:
             connector=aiohttp.TCPConnector(limit=limit, limit_per_host=per_host, ssl=self._ssl),
             auto_decompress=True,
         )
-        # aiohttp silently resends idempotent requests once when a pooled connection drops;
-        # restwell's policy does the retrying, so every attempt is counted and budgeted once.
-        if hasattr(session, "_retry_connection"):
-            session._retry_connection = False
+        _no_hidden_retry(session)
         self._session = session
         return session
 
@@ -168,16 +175,14 @@ class AiohttpBackend:
         )
 
     async def _read(self, raw: aiohttp.ClientResponse, request: Request) -> bytes:
-        limit = self._max_body
-        if limit is None:
+        if self._max_body is None:
             data = await raw.read()
         else:
-            data = await raw.content.read(limit + 1)
-            if len(data) > limit:
+            try:
+                data = await aread_limited(raw.content.iter_chunked(65536), self._max_body, request)
+            except BodyTooLarge:
                 raw.close()
-                raise BodyTooLarge(f"response body over {limit} bytes for {request!r}")
-            # Drain the rest (there is none left) so the connection can be reused.
-            data += await raw.read() if not raw.content.at_eof() else b""
+                raise
         raw.release()
         return data
 

@@ -9,11 +9,39 @@ gets every feature for free.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, Iterable
 from typing import Protocol, runtime_checkable
 
 from restwell._models import Request, Response, Timeout
+from restwell.errors import BodyTooLarge
 
-__all__ = ["AsyncBackend", "SyncBackend"]
+__all__ = ["AsyncBackend", "SyncBackend", "aread_limited", "read_limited"]
+
+
+def _too_large(limit: int, request: Request) -> BodyTooLarge:
+    return BodyTooLarge(f"response body over {limit} bytes for {request!r}")
+
+
+def read_limited(chunks: Iterable[bytes], limit: int | None, request: Request) -> bytes:
+    """Join body chunks, refusing to hold more than ``limit`` bytes."""
+    if limit is None:
+        return b"".join(chunks)
+    buffer = bytearray()
+    for chunk in chunks:
+        buffer += chunk
+        if len(buffer) > limit:
+            raise _too_large(limit, request)
+    return bytes(buffer)
+
+
+async def aread_limited(chunks: AsyncIterable[bytes], limit: int, request: Request) -> bytes:
+    """Join body chunks from an async source, refusing to hold more than ``limit`` bytes."""
+    buffer = bytearray()
+    async for chunk in chunks:
+        buffer += chunk
+        if len(buffer) > limit:
+            raise _too_large(limit, request)
+    return bytes(buffer)
 
 
 @runtime_checkable

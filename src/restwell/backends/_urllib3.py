@@ -22,10 +22,10 @@ from restwell.errors import (
     TransportError,
 )
 
-__all__ = ["Urllib3Backend"]
+__all__ = ["Urllib3Backend", "translate_urllib3", "wrap_urllib3_headers"]
 
 
-def _translate(exc: Exception, request: Request) -> Exception:
+def translate_urllib3(exc: Exception, request: Request) -> Exception:
     """Translate a urllib3 exception into restwell's (the caller chains the original)."""
     # Order matters: NewConnectionError subclasses ConnectTimeoutError in urllib3.
     if isinstance(exc, u3.NewConnectionError | u3.SSLError | u3.ProxyError):
@@ -45,7 +45,7 @@ def _translate(exc: Exception, request: Request) -> Exception:
     return TransportError(f"{type(exc).__name__}: {exc}", request=request)
 
 
-def _headers(native: urllib3.HTTPHeaderDict) -> Headers:
+def wrap_urllib3_headers(native: urllib3.HTTPHeaderDict) -> Headers:
     """Wrap urllib3's headers without copying them."""
     container = getattr(native, "_container", None)
     if isinstance(container, dict):
@@ -71,10 +71,16 @@ class _Stream:
         try:
             yield from self._raw.stream(chunk_size, decode_content=True)
         except (u3.HTTPError, OSError) as exc:
-            raise _translate(exc, self._request) from exc
+            raise translate_urllib3(exc, self._request) from exc
 
     def close(self) -> None:
-        self._raw.release_conn()
+        raw = self._raw
+        if not raw.closed:
+            # Body left unread: the connection still carries its rest, so it must not be
+            # reused (the next request would read the old body as its response). Close it;
+            # release_conn() then returns the (closed) slot to the pool.
+            raw.close()
+        raw.release_conn()
 
 
 class Urllib3Backend:
@@ -140,10 +146,10 @@ class Urllib3Backend:
             )
             content = None if stream else self._read(raw, request)
         except (u3.HTTPError, OSError) as exc:
-            raise _translate(exc, request) from exc
+            raise translate_urllib3(exc, request) from exc
         response = Response(
             raw.status,
-            _headers(raw.headers),
+            wrap_urllib3_headers(raw.headers),
             request=request,
             content=content,
             stream=_Stream(raw, request) if stream else None,
