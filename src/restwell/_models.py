@@ -96,9 +96,7 @@ class Headers(Mapping[str, str]):
 
     __slots__ = ("_getall", "_index", "_items", "_source")
 
-    def __init__(
-        self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None
-    ) -> None:
+    def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] | None
         if items is None:
             self._items = []
@@ -321,6 +319,7 @@ class Response:
         "elapsed",
         "headers",
         "history",
+        "native",
         "request",
         "retries",
         "status_code",
@@ -349,6 +348,8 @@ class Response:
         self.retries: list[RetryRecord] = []
         self.history: list[Response] = []
         self.cache_status: str | None = None
+        # The HTTP library's own response object, where an integration must hand it back.
+        self.native: Any = None
 
     @property
     def status(self) -> int:

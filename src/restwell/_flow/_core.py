@@ -197,18 +197,21 @@ def _attempts(
     origin = (request.origin or origin_of(request.url)) if breaker or gate else ""
     # Only a method that is unsafe to repeat needs the header lookup.
     has_key = (
-        request.method not in policy.retry_methods
-        and policy.idempotency_header in request.headers
+        request.method not in policy.retry_methods and policy.idempotency_header in request.headers
     )
     retries: list[RetryRecord] = []
     attempt = 0
     delay = 0.0
+    # End (monotonic) of the gate's block that this request's own retry wait already covered.
+    covered = 0.0
     while True:
         attempt += 1
         sent_at = clock.monotonic()
-        if gate is not None and gate.delay(origin, sent_at) > 0.0:
-            yield from _wait_for_gate(cfg, policy, request, origin, start)
-            sent_at = clock.monotonic()
+        if gate is not None:
+            wait = gate.delay(origin, sent_at)
+            if wait > 0.0 and sent_at + wait > covered + 1e-6:
+                yield from _wait_for_gate(cfg, policy, request, origin, start)
+                sent_at = clock.monotonic()
         attempt_timeout = timeout
         left = policy.time_left(sent_at - start)
         if left is not None:
@@ -296,6 +299,11 @@ def _attempts(
                         extra=_log_extra(request, attempt, decision),
                     )
                 return response
+            if gate is not None:
+                # The policy weighed (and maybe capped) this response's rate-limit signal in
+                # its retry wait: the gate must not make the retry wait for it a second time.
+                now = clock.monotonic()
+                covered = now + gate.delay(origin, now)
             if stream:
                 yield Close(response)
         retries.append(record)
@@ -308,9 +316,10 @@ def _attempts(
         )
         for hook in cfg.on_retry:
             hook(request, record)
-        delay = decision.delay
-        if delay > 0.0:
-            yield Sleep(delay)
+        if not decision.server_wait:
+            delay = decision.delay
+        if decision.delay > 0.0:
+            yield Sleep(decision.delay)
 
 
 def _spend_budget(

@@ -36,8 +36,9 @@ def parse_delta_seconds(value: str | None) -> int | None:
     text = value.strip()
     if not _DIGITS.fullmatch(text):
         return None
-    # §1.2.2: a value too large to represent is taken as 2**31.
-    return min(int(text[:12]), 2**31)
+    # §1.2.2: a value too large to represent is taken as 2**31. Leading zeros are dropped
+    # before the digits are bounded, or "000000000000120" would read as 0.
+    return min(int(text.lstrip("0")[:12] or "0"), 2**31)
 
 
 def parse_http_date(value: str | None) -> float | None:

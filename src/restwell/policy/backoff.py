@@ -8,6 +8,7 @@ exact under test. The jitter kinds are those compared in "Exponential Backoff An
 from __future__ import annotations
 
 import enum
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -46,16 +47,23 @@ class Backoff:
     jitter: Jitter = Jitter.FULL
 
     def __post_init__(self) -> None:
-        if self.base < 0 or self.cap < 0 or self.multiplier < 1:
-            raise ValueError("backoff needs base >= 0, cap >= 0 and multiplier >= 1")
+        # Written so that NaN fails every comparison; infinities would make delays infinite.
+        finite = math.isfinite(self.base) and math.isfinite(self.cap)
+        if not (finite and self.base >= 0 and self.cap >= 0 and 1 <= self.multiplier < math.inf):
+            raise ValueError("backoff needs finite base >= 0, cap >= 0 and multiplier >= 1")
 
     def ceiling(self, retry: int) -> float:
         """The un-jittered delay before retry ``retry``, capped."""
         exponent = max(0, retry - 1)
+        if self.base == 0:
+            return 0.0
         # Stop growing before the float overflows; the cap applies anyway.
         if exponent > 64:
             return self.cap
-        return min(self.cap, self.base * self.multiplier**exponent)
+        try:
+            return min(self.cap, self.base * self.multiplier**exponent)
+        except OverflowError:  # a large multiplier overflows well before 64
+            return self.cap
 
     def delay(self, retry: int, random: Random, previous: float = 0.0) -> float:
         """The delay before retry number ``retry``.

@@ -68,9 +68,15 @@ class CircuitBreaker:
         return circuit.state
 
     def retry_in(self, origin: str, now: float) -> float:
-        """Seconds until an open circuit lets a probe through (0.0 if not open)."""
+        """Seconds until :meth:`allow` lets a request through (0.0 when it would now).
+
+        Open: until the recovery time has passed. Half-open with every probe still out: until a
+        lost probe is given up on (the same wait :meth:`allow` applies).
+        """
         circuit = self._circuits.get(origin)
-        if circuit is None or circuit.state is not BreakerState.OPEN:
+        if circuit is None or circuit.state is BreakerState.CLOSED:
+            return 0.0
+        if circuit.state is BreakerState.HALF_OPEN and circuit.probes < self.half_open_probes:
             return 0.0
         return max(0.0, circuit.opened_at + self.recovery_time - now)
 

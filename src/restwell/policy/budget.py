@@ -55,14 +55,18 @@ class MemoryBudgetState:
 class RetryBudget:
     """Token-bucket retry throttling shared by every request of a client.
 
+    The defaults tolerate random failures of up to about one request in six indefinitely
+    (each failure costs 1, each success returns 0.2), and stop retrying after about 50 more
+    failures than that rate allows, e.g. 50 in a row when an origin goes down.
+
     Attributes:
         max_tokens: Bucket size. Retries are allowed while more than half of it is left.
-        token_ratio: Tokens returned per success (0.1 lets retries be ~10% of traffic).
+        token_ratio: Tokens returned per success.
         state: Where the count lives; in memory by default.
     """
 
-    max_tokens: float = 10.0
-    token_ratio: float = 0.1
+    max_tokens: float = 100.0
+    token_ratio: float = 0.2
     state: BudgetState = field(default=None)  # type: ignore[assignment]
 
     def __post_init__(self) -> None:

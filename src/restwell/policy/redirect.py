@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
+from restwell.policy._parse import malformed
+
 __all__ = [
     "REDIRECT_STATUSES",
     "SENSITIVE_HEADERS",
@@ -25,8 +27,15 @@ _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
 def origin_of(url: str) -> str:
-    """``scheme://host:port`` of ``url`` (RFC 6454 origin), lower-cased, default port explicit."""
-    parts = urlsplit(url)
+    """``scheme://host:port`` of ``url`` (RFC 6454 origin), lower-cased, default port explicit.
+
+    A URL ``urllib`` cannot split (a stray ``[``, a host that changes under NFKC) has no origin;
+    it is returned as it is, so it never equals the origin of a valid URL.
+    """
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
     scheme = parts.scheme.lower()
     try:
         port = parts.port
@@ -64,10 +73,16 @@ def plan_redirect(method: str, url: str, status: int, location: str | None) -> R
         status: Response status.
         location: The response's ``Location`` header.
     """
+    # A field value's surrounding whitespace is not part of it (RFC 9110 §5.5).
+    location = location.strip() if location else None
     if status not in REDIRECT_STATUSES or not location:
         return None
-    target = urljoin(url, location.strip())
-    scheme = urlsplit(target).scheme.lower()
+    try:
+        target = urljoin(url, location)
+        scheme = urlsplit(target).scheme.lower()
+    except ValueError:  # e.g. "http://[::1" or a host that changes under NFKC
+        malformed("Location", location)
+        return None
     if scheme not in _DEFAULT_PORTS:
         return None
     new_method = method

@@ -86,11 +86,14 @@ class RetryDecision:
         delay: Seconds to wait before the next attempt (RETRY), or the wait the server asked
             for (RAISE).
         reason: Why, in a few words, for logs and ``Response.retries``.
+        server_wait: True when ``delay`` is the server's (``Retry-After``, quota reset) rather
+            than backoff; such a wait does not feed the next decorrelated-jitter delay.
     """
 
     action: Action
     delay: float
     reason: str
+    server_wait: bool = False
 
     @property
     def retry(self) -> bool:
@@ -284,4 +287,5 @@ class RetryPolicy:
             Action.RETRY,
             delay,
             f"{what}; {how} {delay:.3g}s before attempt {attempt + 1} of {self.max_attempts}",
+            server_wait=server_wait is not None,
         )
