@@ -28,12 +28,12 @@ from urllib.parse import urlencode, urlsplit
 from restwell._flow import (
     Close,
     FlowAction,
-    FlowConfig,
     RetryHook,
     Send,
     Sleep,
-    SystemClock,
     asleep,
+    build_config,
+    coerce_policy,
     request_flow,
     run_async,
     run_sync,
@@ -142,20 +142,17 @@ class _ClientBase:
             self._explicit_headers.add("authorization")
         self._params = dict(params or {})
         self._idempotency_keys = idempotency_keys
-        if callable(on_retry):
-            on_retry = (on_retry,)
-        self._config = FlowConfig(
+        self._config = build_config(
             retry=_policy(retry),
-            budget=(RetryBudget() if budget is True else budget or None),
-            breaker=(CircuitBreaker() if breaker is True else breaker or None),
-            gate=(RateLimitGate() if rate_limit is True else rate_limit or None),
+            budget=budget,
+            breaker=breaker,
+            rate_limit=rate_limit,
             follow_redirects=follow_redirects,
             max_redirects=max_redirects,
-            on_retry=tuple(on_retry),
-            clock=clock or SystemClock(),
+            on_retry=on_retry,
+            clock=clock,
+            random=random,
         )
-        if random is not None:
-            self._config.random = random
         self._closed = False
 
     def _adopt(self, backend: object) -> None:
@@ -277,13 +274,7 @@ class _ClientBase:
 
 
 def _policy(retry: RetryPolicy | int | _Default | None) -> RetryPolicy:
-    if isinstance(retry, _Default):
-        return RetryPolicy()
-    if retry is None:
-        return RetryPolicy.never()
-    if isinstance(retry, int):
-        return RetryPolicy(max_attempts=retry)
-    return retry
+    return RetryPolicy() if isinstance(retry, _Default) else coerce_policy(retry)
 
 
 def _call_policy(retry: RetryPolicy | int | _Default | None) -> RetryPolicy | None:

@@ -1,5 +1,6 @@
 """Flows and runners (see :mod:`restwell._flow._core`), and the sleepers they use."""
 
+from restwell._flow._config import build_config, coerce_policy
 from restwell._flow._core import (
     CALL,
     Clock,
@@ -30,7 +31,9 @@ __all__ = [
     "Sleep",
     "SystemClock",
     "asleep",
+    "build_config",
     "call_flow",
+    "coerce_policy",
     "request_flow",
     "run_async",
     "run_sync",
