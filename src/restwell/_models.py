@@ -247,6 +247,8 @@ class Request:
         content: Body bytes, or ``None``.
         extensions: Free-form per-request options for backends and integrations.
         origin: ``scheme://host:port`` of ``url`` when already known (saves re-parsing).
+        replayable: False when the body was a stream that cannot be sent again, which rules
+            out retries once it may have been sent.
     """
 
     method: str
@@ -255,6 +257,7 @@ class Request:
     content: bytes | None = None
     extensions: dict[str, Any] = field(default_factory=dict)
     origin: str | None = None
+    replayable: bool = True
 
     def __repr__(self) -> str:
         return f"<Request {self.method} {redact_url(self.url)}>"

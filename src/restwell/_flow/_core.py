@@ -239,6 +239,8 @@ def _attempts(
                 previous_delay=delay,
             )
             decision = _spend_budget(budget, decision, retryable=exc.kind in policy.retry_errors)
+            if decision.retry and not request.replayable:
+                decision = _vetoed(decision, "the request body cannot be sent again")
             record = RetryRecord(attempt, exc.kind.value, decision)
             if not decision.retry:
                 exc.attempts, exc.retries = attempt, retries
@@ -277,6 +279,8 @@ def _attempts(
             decision = _spend_budget(
                 budget, decision, retryable=status in policy.retry_statuses or decision.retry
             )
+            if decision.retry and not request.replayable:
+                decision = _vetoed(decision, "the request body cannot be sent again")
             record = RetryRecord(attempt, str(status), decision)
             if decision.action is Action.RAISE:
                 if stream:
@@ -333,13 +337,16 @@ def _spend_budget(
         return decision
     budget.record_failure()
     if decision.retry and not budget.can_retry():
-        return RetryDecision(
-            Action.RETURN,
-            0.0,
-            f"{decision.reason.split(';')[0]}; retry budget exhausted "
-            f"({budget.tokens:.3g} of {budget.max_tokens:g} tokens)",
+        return _vetoed(
+            decision,
+            f"retry budget exhausted ({budget.tokens:.3g} of {budget.max_tokens:g} tokens)",
         )
     return decision
+
+
+def _vetoed(decision: RetryDecision, why: str) -> RetryDecision:
+    """Turn a retry into a stop, keeping what failed and saying why."""
+    return RetryDecision(Action.RETURN, 0.0, f"{decision.reason.split(';')[0]}; {why}")
 
 
 def _follow(request: Request, response: Response) -> Request | None:

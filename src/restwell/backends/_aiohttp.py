@@ -26,7 +26,7 @@ from restwell.errors import (
 __all__ = ["AiohttpBackend"]
 
 
-def _translate(exc: BaseException, request: Request) -> Exception:
+def translate_aiohttp(exc: BaseException, request: Request) -> Exception:
     """Translate an aiohttp exception into restwell's (the caller chains the original)."""
     if isinstance(exc, aiohttp.ConnectionTimeoutError):
         return ConnectTimeout("connect timed out", request=request)
@@ -74,7 +74,7 @@ class _Stream:
             async for chunk in self._raw.content.iter_chunked(chunk_size):
                 yield chunk
         except _ERRORS as exc:
-            raise _translate(exc, self._request) from exc
+            raise translate_aiohttp(exc, self._request) from exc
 
     async def aclose(self) -> None:
         self._raw.release()
@@ -162,7 +162,7 @@ class AiohttpBackend:
             )
             content = None if stream else await self._read(raw, request)
         except _ERRORS as exc:
-            raise _translate(exc, request) from exc
+            raise translate_aiohttp(exc, request) from exc
         native = raw.headers
         return Response(
             raw.status,
