@@ -37,7 +37,11 @@ def redact_url(url: str) -> str:
     """``url`` without userinfo and with secret-looking query values replaced."""
     if "@" not in url and "?" not in url:
         return url
-    parts = urlsplit(url)
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # malformed (e.g. an unclosed "[" of an IPv6 host): hide it all
+        head, question, _ = url.partition("?")
+        return re.sub(r"//[^/]*@", "//", head) + ("?" + _REDACTED if question else "")
     netloc = parts.netloc.rpartition("@")[2]
     query = parts.query
     if query:
@@ -46,6 +50,15 @@ def redact_url(url: str) -> str:
             [(k, _REDACTED if _SECRET_PARAMS.match(k) else v) for k, v in pairs], safe="[]"
         )
     return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+# Header names that carry credentials besides SENSITIVE_HEADERS: X-Auth-Token, Private-Token,
+# X-Api-Key, X-Amz-Security-Token, Set-Cookie, X-Client-Secret, ...
+_SECRET_HEADER = re.compile(r"(?i)token|secret|api-?key|password|cookie|signature|credential")
+
+
+def _secret_header(name: str) -> bool:
+    return name.lower() in SENSITIVE_HEADERS or _SECRET_HEADER.search(name) is not None
 
 
 @dataclass(frozen=True, slots=True)
@@ -229,10 +242,7 @@ class Headers(Mapping[str, str]):
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
-        shown = [
-            (k, _REDACTED if k.lower() in SENSITIVE_HEADERS or "api-key" in k.lower() else v)
-            for k, v in self._pairs()
-        ]
+        shown = [(k, _REDACTED if _secret_header(k) else v) for k, v in self._pairs()]
         return f"Headers({shown!r})"
 
 

@@ -123,7 +123,9 @@ class _ClientBase:
         if base_url:
             parts = urlsplit(base_url)
             if parts.scheme not in ("http", "https") or not parts.netloc:
-                raise InvalidURL(f"base_url must be an absolute http(s) URL, got {base_url!r}")
+                raise InvalidURL(
+                    f"base_url must be an absolute http(s) URL, got {redact_url(base_url)!r}"
+                )
         self.base_url = base_url.rstrip("/")
         self._origin = origin_of(base_url) if base_url else None
         self.timeout = Timeout() if isinstance(timeout, _Default) else Timeout.of(timeout)
@@ -199,7 +201,7 @@ class _ClientBase:
     def _url(self, url: str, params: Mapping[str, Any] | None) -> str:
         if "://" not in url:
             if not self.base_url:
-                raise InvalidURL(f"relative URL {url!r} needs a client base_url")
+                raise InvalidURL(f"relative URL {redact_url(url)!r} needs a client base_url")
             url = f"{self.base_url}/{url.lstrip('/')}" if url else self.base_url
         if self._params or params:
             merged = {**self._params, **(params or {})}

@@ -388,6 +388,22 @@ class TooManyRedirects(RestwellError):
 class InvalidURL(RestwellError, ValueError):
     """The URL cannot be requested (no scheme or host, unsupported scheme, bad characters)."""
 
+    @classmethod
+    def for_request(cls, request: Request, cause: BaseException) -> InvalidURL:
+        """Describe why a backend refused ``request``'s URL, with the URL's secrets redacted.
+
+        The HTTP library's own message often repeats the URL; it is redacted too.
+        """
+        from restwell._models import redact_url
+
+        shown = redact_url(request.url)
+        reason = re.sub(
+            r"[a-zA-Z][\w+.-]*://[^\s'\"]+",
+            lambda match: redact_url(match.group(0)),
+            str(cause).replace(request.url, shown),
+        )
+        return cls(f"cannot request {request.method} {shown:.200}: {reason}")
+
 
 class BodyTooLarge(RestwellError):
     """A response body exceeded the client's ``max_body_size``."""

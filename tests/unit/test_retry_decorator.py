@@ -8,12 +8,12 @@ import socket
 import uuid
 
 import pytest
+from tests.origin import Origin
 
 import restwell
 from restwell import Jitter, RetryPolicy
 from restwell._models import Request, RetryRecord
 from restwell.testing import FakeClock, set_testing
-from tests.origin import Origin
 
 
 class Flaky:

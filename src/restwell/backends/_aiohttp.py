@@ -34,8 +34,8 @@ def translate_aiohttp(exc: BaseException, request: Request) -> Exception:
         return ReadTimeout("read timed out", request=request)
     if isinstance(exc, aiohttp.ClientConnectorError | aiohttp.ClientSSLError):
         return ConnectError(f"cannot connect: {exc}", request=request)
-    if isinstance(exc, aiohttp.InvalidURL):
-        return InvalidURL(f"cannot request {request.method} {request.url!s:.200}: {exc}")
+    if isinstance(exc, aiohttp.InvalidURL | aiohttp.NonHttpUrlClientError):
+        return InvalidURL.for_request(request, exc)
     if isinstance(
         exc,
         aiohttp.ServerDisconnectedError

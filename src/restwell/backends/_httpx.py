@@ -53,7 +53,7 @@ def translate_httpx(mod: Any, exc: Exception, request: Request) -> Exception:
     if isinstance(exc, mod.ReadError | mod.WriteError | mod.RemoteProtocolError):
         return ConnectionDropped(f"connection dropped: {exc}", request=request)
     if isinstance(exc, mod.UnsupportedProtocol | mod.InvalidURL):
-        return InvalidURL(f"cannot request {request.method} {request.url!s:.200}: {exc}")
+        return InvalidURL.for_request(request, exc)
     if isinstance(exc, mod.LocalProtocolError | mod.DecodingError):
         return ProtocolError(f"invalid exchange: {exc}", request=request)
     return TransportError(f"{type(exc).__name__}: {exc}", request=request)
@@ -182,7 +182,7 @@ class HttpxBackend(_HttpxBase):
                         content = read_limited(raw.iter_bytes(), self._max_body, request)
                 finally:
                     raw.close()
-        except mod.HTTPError as exc:
+        except (mod.HTTPError, mod.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise translate_httpx(mod, exc, request) from exc
         response = self._response(raw, request, content, started)
         if stream:
@@ -223,7 +223,7 @@ class AsyncHttpxBackend(_HttpxBase):
                     content = await self._aread(raw, request)
                 finally:
                     await raw.aclose()
-        except mod.HTTPError as exc:
+        except (mod.HTTPError, mod.InvalidURL) as exc:  # InvalidURL is no HTTPError
             raise translate_httpx(mod, exc, request) from exc
         response = self._response(raw, request, content, started)
         if stream:

@@ -76,11 +76,12 @@ def translate_requests(exc: Exception, request: Request) -> Exception:
     if isinstance(exc, requests.exceptions.ReadTimeout):
         return ReadTimeout("read timed out", request=request)
     if isinstance(exc, requests.exceptions.SSLError | requests.exceptions.ProxyError):
-        return ConnectError(f"cannot connect: {exc}", request=request)
+        # Not `exc`: requests' message repeats the URL ("Max retries exceeded with url: ...").
+        return ConnectError(f"cannot connect: {inner or type(exc).__name__}", request=request)
     if isinstance(exc, requests.exceptions.InvalidURL | requests.exceptions.MissingSchema):
-        return InvalidURL(f"cannot request {request.method} {request.url!s:.200}: {exc}")
+        return InvalidURL.for_request(request, exc)
     if isinstance(exc, requests.exceptions.InvalidSchema):
-        return InvalidURL(f"cannot request {request.method} {request.url!s:.200}: {exc}")
+        return InvalidURL.for_request(request, exc)
     if isinstance(inner, u3.HTTPError | OSError):
         return translate_urllib3(inner, request)
     if isinstance(exc, requests.exceptions.ChunkedEncodingError | requests.ConnectionError):
@@ -88,6 +89,17 @@ def translate_requests(exc: Exception, request: Request) -> Exception:
     if isinstance(exc, requests.exceptions.ContentDecodingError):
         return ProtocolError(f"invalid response: {exc}", request=request)
     return TransportError(f"{type(exc).__name__}: {exc}", request=request)
+
+
+def _cause(exc: BaseException) -> BaseException:
+    """The exception to chain to restwell's: urllib3's own, not the wrapping ``MaxRetryError``.
+
+    ``MaxRetryError``'s message shows the URL with its query, secrets included.
+    """
+    inner = exc.args[0] if exc.args else None
+    if isinstance(inner, u3.MaxRetryError) and isinstance(inner.reason, BaseException):
+        return inner.reason
+    return exc
 
 
 class _Stream:
@@ -101,7 +113,7 @@ class _Stream:
         try:
             yield from self._raw.iter_content(chunk_size)
         except (requests.RequestException, u3.HTTPError, OSError) as exc:
-            raise translate_requests(exc, self._request) from exc
+            raise translate_requests(exc, self._request) from _cause(exc)
 
     def close(self) -> None:
         self._raw.close()
@@ -150,7 +162,7 @@ class RequestsBackend:
             )
             content = None if stream else self._read(raw, request)
         except (requests.RequestException, u3.HTTPError, OSError) as exc:
-            raise translate_requests(exc, request) from exc
+            raise translate_requests(exc, request) from _cause(exc)
         native = raw.raw.headers if isinstance(raw.raw.headers, HTTPHeaderDict) else None
         headers = wrap_urllib3_headers(native) if native is not None else Headers(raw.headers)
         return Response(

@@ -37,7 +37,7 @@ def translate_urllib3(exc: Exception, request: Request) -> Exception:
     if isinstance(exc, u3.ReadTimeoutError):
         return ReadTimeout("read timed out", request=request)
     if isinstance(exc, u3.LocationValueError | u3.URLSchemeUnknown):
-        return InvalidURL(f"cannot request {request.method} {request.url!s:.200}: {exc}")
+        return InvalidURL.for_request(request, exc)
     if isinstance(exc, u3.ProtocolError | ConnectionError):
         return ConnectionDropped(f"connection dropped: {exc}", request=request)
     if isinstance(exc, u3.DecodeError | u3.HTTPError):
