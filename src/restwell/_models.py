@@ -68,12 +68,13 @@ class Timeout:
     Attributes:
         connect: To establish a connection (TCP and TLS).
         read: Between bytes of the response (and for the first byte).
-        pool: To wait for a free pooled connection.
+        pool: To wait for a free pooled connection (async clients; the sync pool opens an
+            extra connection instead of waiting).
     """
 
     connect: float | None = 5.0
     read: float | None = 30.0
-    pool: float | None = None
+    pool: float | None = 30.0
 
     def shrink(self, left: float) -> Timeout:
         """This timeout bounded by ``left`` seconds (the time left before a deadline)."""
@@ -322,6 +323,20 @@ class Response:
 
     The body is read in full unless the request was made with ``stream()``; then iterate it
     with :meth:`iter_bytes` / :meth:`aiter_bytes` or read it with :meth:`read` / :meth:`aread`.
+
+    Attributes:
+        status_code: The status.
+        headers: Case-insensitive headers.
+        request: The request that produced it (the last one, after redirects).
+        url: Its URL.
+        elapsed: Seconds the last attempt took until the body was read.
+        attempts: Attempts made (1 when the first one was used).
+        retries: The attempts that were retried, each with the policy's decision and reason.
+        stop_reason: Why the policy made no further attempt, when it weighed one.
+        history: Redirect responses followed on the way, oldest first.
+        cache_status: What the cache did (``hit``, ``miss``, ``revalidated``, ``stale``,
+            ``bypass``), or ``None`` without a cache.
+        native: The HTTP library's own response object, where an integration hands it back.
     """
 
     __slots__ = (
@@ -336,6 +351,7 @@ class Response:
         "request",
         "retries",
         "status_code",
+        "stop_reason",
         "url",
     )
 
@@ -361,6 +377,8 @@ class Response:
         self.retries: list[RetryRecord] = []
         self.history: list[Response] = []
         self.cache_status: str | None = None
+        # Why the retry policy made no further attempt, when it weighed one (else None).
+        self.stop_reason: str | None = None
         # The HTTP library's own response object, where an integration must hand it back.
         self.native: Any = None
 

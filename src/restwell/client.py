@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import json as _json
 from collections.abc import (
     AsyncIterator,
@@ -516,7 +517,7 @@ class Result(Generic[T]):
     """
 
     value: T | None = None
-    error: Exception | None = None
+    error: BaseException | None = None
 
     @property
     def ok(self) -> bool:
@@ -641,7 +642,8 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         """
         if limit < 1:
             raise ValueError("limit must be at least 1")
-        source = enumerate(awaitables)
+        items = iter(awaitables)
+        source = enumerate(items)
         results: dict[int, Result[T]] = {}
 
         async def worker() -> None:
@@ -650,17 +652,27 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
                     results[index] = Result(value=await awaitable)
                 except Exception as exc:
                     results[index] = Result(error=exc)
+                except asyncio.CancelledError as exc:
+                    # The item cancelled itself: record it. Our own cancellation propagates.
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise
+                    results[index] = Result(error=exc)
 
         try:
             async with asyncio.TaskGroup() as group:
                 for _ in range(limit):
                     group.create_task(worker())
         finally:
-            # Cancelled midway: close the coroutines never started, so none leaks a warning.
-            for _, pending in source:
-                close = getattr(pending, "close", None)
-                if close is not None:
-                    close()
+            if inspect.isgenerator(items):
+                # A lazy source: its remaining calls were never created; stop it there.
+                items.close()
+            else:
+                # Cancelled midway: close the coroutines never started, so none leaks a warning.
+                for pending in items:
+                    close = getattr(pending, "close", None)
+                    if close is not None:
+                        close()
         return [results[i] for i in range(len(results))]
 
     async def get_many(

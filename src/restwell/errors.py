@@ -111,6 +111,9 @@ class TransportError(RestwellError):
     Attributes:
         request: The request that failed.
         kind: The failure as the retry policy classifies it.
+        attempts: Attempts made before giving up.
+        retries: The attempts that were retried, with the policy's decisions.
+        stop_reason: Why the policy made no further attempt.
     """
 
     kind: ClassVar[ErrorKind] = ErrorKind.OTHER
@@ -120,6 +123,7 @@ class TransportError(RestwellError):
         self.request = request
         self.attempts = 1
         self.retries: list[RetryRecord] = []
+        self.stop_reason: str | None = None
 
 
 class ConnectError(TransportError, builtins.ConnectionError):

@@ -158,3 +158,48 @@ def test_get_many_gets_every_url_in_order(
     assert isinstance(results[3].error, ConnectError)
     assert results[4].unwrap().text == "plain words, not JSON"
     assert origin.hits(key) == 1
+
+
+def test_an_item_that_cancels_itself_is_recorded_not_lost(
+    make_async_client: AsyncDriverFactory,
+) -> None:
+    driver = make_async_client(retry=None)
+
+    async def cancels_itself() -> None:
+        raise asyncio.CancelledError
+
+    async def fan_out(client: restwell.AsyncClient) -> list[Result[Any]]:
+        calls: list[Coroutine[Any, Any, Any]] = [
+            client.get_json("/ok"),
+            cancels_itself(),
+            client.get_json("/ok"),
+        ]
+        return await client.gather(calls, limit=2)
+
+    results = driver.run(fan_out)
+    assert [r.ok for r in results] == [True, False, True]
+    assert isinstance(results[1].error, asyncio.CancelledError)
+
+
+def test_cancelling_gather_over_an_endless_generator_stops_it_without_draining(
+    make_async_client: AsyncDriverFactory,
+) -> None:
+    driver = make_async_client(retry=None)
+    created = 0
+
+    def endless(client: restwell.AsyncClient) -> Iterator[Coroutine[Any, Any, Any]]:
+        nonlocal created
+        while True:
+            created += 1
+            yield client.get_json("/slow?delay=5")
+
+    async def fan_out(client: restwell.AsyncClient) -> None:
+        task = asyncio.ensure_future(client.gather(endless(client), limit=2))
+        await asyncio.sleep(0.1)
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+
+    driver.run(fan_out)
+    # Only the two calls in flight were ever created; the generator was closed, not drained.
+    assert created == 2

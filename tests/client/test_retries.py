@@ -57,6 +57,7 @@ def test_503_at_least_max_attempts_returns_the_last_503(
 
     assert response.status_code == 503
     assert response.attempts == 3
+    assert response.stop_reason == "503 Service Unavailable; attempts exhausted (3 of 3)"
     assert origin.hits(key) == 3
     assert [r.outcome for r in response.retries] == ["503", "503"]
     assert len(no_sleep) == 2
@@ -117,6 +118,9 @@ def test_dropped_connection_post_without_key_is_not_retried(
     assert origin.hits(key) == 1
     assert info.value.attempts == 1
     assert info.value.retries == []
+    assert info.value.stop_reason == (
+        "reset error; POST without Idempotency-Key may have been received, not retried"
+    )
     assert no_sleep == []
     assert f"for POST {origin.url}/create/{key}?drop=1" in str(info.value)
     assert info.value.__cause__ is not None  # the backend's own exception is kept
@@ -213,6 +217,9 @@ def test_post_without_key_is_not_retried_on_503(
     assert response.status_code == 503
     assert response.attempts == 1
     assert response.retries == []
+    assert response.stop_reason == (
+        "503 Service Unavailable, but POST without Idempotency-Key is not retried"
+    )
     assert origin.hits(key) == 1
     assert "idempotency-key" not in origin.seen(key)[0].headers
     assert no_sleep == []

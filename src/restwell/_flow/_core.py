@@ -243,7 +243,7 @@ def _attempts(
                 decision = _vetoed(decision, "the request body cannot be sent again")
             record = RetryRecord(attempt, exc.kind.value, decision)
             if not decision.retry:
-                exc.attempts, exc.retries = attempt, retries
+                exc.attempts, exc.retries, exc.stop_reason = attempt, retries, decision.reason
                 if retries:
                     log.warning(
                         "giving up on %s %s: %s",
@@ -294,6 +294,7 @@ def _attempts(
                 )
             if not decision.retry:
                 response.attempts, response.retries = attempt, retries
+                response.stop_reason = decision.reason
                 if retries:
                     log.warning(
                         "giving up on %s %s: %s",
