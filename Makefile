@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: demo check test lint bench clean
+.PHONY: check demo test lint bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -12,7 +12,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-## demo: set up, then show the client surviving a faulty local API (the main job)
+## check: set up, then run the REST conformance checker against the embedded reference server
+check: $(STAMP)
+	$(BIN)/restwell check
+
+## demo: set up, then show the client surviving a faulty local API
 demo: $(STAMP)
 	$(BIN)/restwell demo
 

@@ -1,4 +1,4 @@
-"""The ``restwell`` command: ``demo`` and ``serve`` (``check`` and ``github`` follow).
+"""The ``restwell`` command: ``check``, ``serve`` and ``demo`` (``github`` follows).
 
 Needs the ``cli`` extra (typer, rich); ``serve`` and ``demo`` also need ``server``. A missing
 extra is reported by name, and user mistakes end with a one-line error, never a traceback.
@@ -7,17 +7,19 @@ extra is reported by name, and user mistakes end with a one-line error, never a 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 try:
     import typer
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table
 except ImportError as exc:  # pragma: no cover - exercised by installing without extras
     _missing = exc.name
@@ -32,7 +34,7 @@ except ImportError as exc:  # pragma: no cover - exercised by installing without
 
 else:
     import restwell
-    from restwell import Backoff, RetryPolicy
+    from restwell import Backoff, RetryPolicy, checker
 
     app = typer.Typer(
         help="restwell: resilient REST clients, a reference REST API, and tools around them.",
@@ -191,6 +193,129 @@ else:
         verdict = "[green]all promises kept[/]" if good else "[red]something went wrong[/]"
         console.print(f"{verdict} in {elapsed:.2f}s")
         return good
+
+    @app.command()
+    def check(
+        url: str | None = typer.Argument(
+            None,
+            help="Collection URL, e.g. http://127.0.0.1:8000/items. Without one, the embedded "
+            "reference server is started (SQLite in a temporary directory) and checked.",
+            show_default=False,
+        ),
+        body: str | None = typer.Option(
+            None, help="Sample JSON object to POST (default: a small widget item)."
+        ),
+        id_field: str = typer.Option(
+            "id", help="Member holding a resource's id (used when there is no Location)."
+        ),
+        header: list[str] = typer.Option(  # noqa: B008 - typer's way
+            [], "--header", "-H", help="Extra request header 'Name: value' (repeatable)."
+        ),
+        timeout: float = typer.Option(10.0, min=0.001, help="Seconds allowed per request."),
+        retries: int = typer.Option(
+            0, min=0, help="Retries of failed idempotent requests (0: none, nothing hidden)."
+        ),
+        json_output: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+        junit_xml: Path | None = typer.Option(  # noqa: B008 - typer's way
+            None,
+            "--junit-xml",
+            help="Also write the report as JUnit XML to this file.",
+            dir_okay=False,
+        ),
+        quiet: bool = typer.Option(
+            False, "--quiet", "-q", help="No progress or table: failures and the summary only."
+        ),
+    ) -> None:
+        """Check that a REST API keeps the HTTP contract: lifecycle and semantics.
+
+        Runs POST, GET, PUT, PATCH and DELETE on one resource of the collection,
+        and the checks around them: no 5xx, bad input refused, safe and idempotent
+        methods, HEAD, 405 + Allow, conditional requests, Idempotency-Key, pagination.
+
+        Exit code: 0 when nothing failed, 1 when a check failed, 2 for usage errors.
+        """
+        errors = Console(stderr=True)
+
+        def usage_error(message: str) -> NoReturn:
+            errors.print(f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+            raise typer.Exit(2)
+
+        try:
+            target = None if url is None else checker.validate_url(url)
+            sample = None if body is None else checker.parse_body(body)
+            headers = dict(checker.parse_header(h) for h in header)
+        except ValueError as exc:
+            usage_error(str(exc))
+        if not id_field:
+            usage_error("--id-field must not be empty")
+        if junit_xml is not None and not junit_xml.parent.is_dir():
+            usage_error(f"--junit-xml: the directory {str(junit_xml.parent)!r} does not exist")
+
+        def run(collection: str) -> checker.CheckReport:
+            from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+            progress = Progress(
+                TextColumn("checking {task.description}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=errors,
+                transient=True,
+                disable=quiet or json_output or not errors.is_terminal,
+            )
+            with progress:
+                task = progress.add_task("", total=len(checker.CHECKS))
+
+                def step(item: checker.Check, index: int, total: int) -> None:
+                    progress.update(task, completed=index, description=item.title)
+
+                report = checker.run_checks(
+                    collection,
+                    body=sample,
+                    id_field=id_field,
+                    headers=headers,
+                    timeout=timeout,
+                    retries=retries,
+                    on_progress=step,
+                )
+                progress.update(task, completed=len(checker.CHECKS))
+            return report
+
+        if target is None:
+            server = _need_server()
+            with contextlib.ExitStack() as stack:
+                tmp = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="restwell-")))
+                settings = server.ServerSettings(database_url=f"sqlite:///{tmp / 'check.db'}")
+                try:
+                    base_url = stack.enter_context(server.serve_in_thread(settings))
+                except RuntimeError as exc:
+                    errors.print(
+                        f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+                    )
+                    raise typer.Exit(1) from None
+                if not (quiet or json_output):
+                    errors.print(f"started the reference server at {base_url}", style="dim")
+                report = run(f"{base_url}/items")
+        else:
+            report = run(target)
+
+        if json_output:
+            typer.echo(checker.to_json(report))
+        elif quiet:
+            for result in report.failed:
+                request = f" [{result.request.short()}]" if result.request else ""
+                line = f"{result.id}: expected {result.expected}; got {result.got}{request}"
+                console.print(f"[red]FAIL[/] {escape(line)}", highlight=False, soft_wrap=True)
+        else:
+            console.print(checker.render_table(report))
+        if not json_output:
+            style = "green" if report.ok else "bold red"
+            console.print(f"[{style}]{report.summary()}[/]", highlight=False)
+        if junit_xml is not None:
+            try:
+                junit_xml.write_text(checker.to_junit_xml(report), encoding="utf-8")
+            except OSError as exc:
+                usage_error(f"cannot write {str(junit_xml)!r}: {exc.strerror or exc}")
+        raise typer.Exit(report.exit_code)
 
     def main() -> None:
         """Entry point of the ``restwell`` command."""
