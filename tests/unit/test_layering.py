@@ -25,7 +25,7 @@ def _imports(path: Path) -> list[str]:
 
 
 def test_policy_modules_import_only_stdlib_and_themselves() -> None:
-    files = sorted(POLICY.glob("*.py"))
+    files = sorted(POLICY.rglob("*.py"))
     assert len(files) >= 8
     for path in files:
         for name in _imports(path):
@@ -38,7 +38,7 @@ def test_policy_modules_import_only_stdlib_and_themselves() -> None:
 
 
 def test_policy_calls_no_global_clock_or_random() -> None:
-    for path in sorted(POLICY.glob("*.py")):
+    for path in sorted(POLICY.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         for banned in ("time.time(", "time.monotonic(", "datetime.now(", "random.random("):
             assert banned not in text, f"{path.name} calls {banned}"

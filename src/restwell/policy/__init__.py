@@ -8,6 +8,18 @@ the async client, every backend and every integration.
 from restwell.policy.backoff import Backoff, Jitter
 from restwell.policy.breaker import BreakerState, CircuitBreaker
 from restwell.policy.budget import BudgetState, MemoryBudgetState, RetryBudget
+from restwell.policy.cache import (
+    CacheAction,
+    CacheControl,
+    CacheDecision,
+    CachedResponse,
+    CachePolicy,
+    Freshened,
+    StoreDecision,
+    StoredResponse,
+    current_age,
+    parse_cache_control,
+)
 from restwell.policy.idempotency import NEEDS_KEY_METHODS, new_idempotency_key
 from restwell.policy.ratelimit import (
     HeaderLookup,
@@ -42,8 +54,14 @@ __all__ = [
     "Backoff",
     "BreakerState",
     "BudgetState",
+    "CacheAction",
+    "CacheControl",
+    "CacheDecision",
+    "CachePolicy",
+    "CachedResponse",
     "CircuitBreaker",
     "ErrorKind",
+    "Freshened",
     "HeaderLookup",
     "Jitter",
     "MemoryBudgetState",
@@ -53,9 +71,13 @@ __all__ = [
     "RetryBudget",
     "RetryDecision",
     "RetryPolicy",
+    "StoreDecision",
+    "StoredResponse",
+    "current_age",
     "is_rate_limited",
     "new_idempotency_key",
     "origin_of",
+    "parse_cache_control",
     "plan_redirect",
     "rate_limit_wait",
     "read_rate_limit",

@@ -1,0 +1,80 @@
+"""The target URI as a cache key compares it (RFC 9111 §4.1, RFC 9110 §4.2.3, RFC 3986 §6)."""
+
+from __future__ import annotations
+
+import functools
+import re
+from urllib.parse import urlsplit
+
+__all__ = ["normalize_url"]
+
+_DEFAULT_PORTS = {"http": "80", "https": "443", "ws": "80", "wss": "443"}
+_UNRESERVED = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
+_PERCENT = re.compile(r"%([0-9A-Fa-f]{2})")
+
+
+def _percent(match: re.Match[str]) -> str:
+    # RFC 3986 §6.2.2.1-2: hex digits in upper case; unreserved characters decoded.
+    char = chr(int(match.group(1), 16))
+    return char if char in _UNRESERVED else "%" + match.group(1).upper()
+
+
+def _remove_dot_segments(path: str) -> str:
+    # RFC 3986 §5.2.4.
+    if "." not in path:
+        return path
+    out: list[str] = []
+    segments = path.split("/")
+    for i, segment in enumerate(segments):
+        last = i == len(segments) - 1
+        if segment == ".":
+            if last:
+                out.append("")
+        elif segment == "..":
+            if len(out) > 1:
+                out.pop()
+            if last:
+                out.append("")
+        else:
+            out.append(segment)
+    result = "/".join(out)
+    if path.startswith("/") and not result.startswith("/"):
+        result = "/" + result
+    return result
+
+
+@functools.lru_cache(maxsize=4096)
+def normalize_url(url: str) -> str:
+    """``url`` normalised so equivalent URIs give one cache key; never raises.
+
+    Scheme and host are lower-cased, a default port is dropped, an empty path becomes ``/``
+    (RFC 9110 §4.2.3), percent-encodings are upper-cased and unreserved characters decoded, dot
+    segments are removed (RFC 3986 §6.2.2) and the fragment, never sent to a server, is
+    dropped. The query is kept as it is otherwise: different queries are different resources.
+    A URL ``urllib`` cannot split is returned unchanged.
+    """
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        return url
+    scheme = parts.scheme.lower()
+    userinfo, at, hostport = parts.netloc.rpartition("@")
+    if hostport.startswith("["):
+        end = hostport.find("]")
+        host, rest = (hostport, "") if end < 0 else (hostport[: end + 1], hostport[end + 1 :])
+        port = rest[1:] if rest.startswith(":") else ""
+    else:
+        host, _, port = hostport.partition(":")
+    host = host.lower()
+    if port.isdigit() and port.isascii():
+        port = str(int(port))
+    if port == _DEFAULT_PORTS.get(scheme):
+        port = ""
+    netloc = f"{userinfo}{at}{host}{':' + port if port else ''}"
+    path = _remove_dot_segments(_PERCENT.sub(_percent, parts.path))
+    if not path and netloc and scheme in _DEFAULT_PORTS:
+        path = "/"
+    query = _PERCENT.sub(_percent, parts.query)
+    prefix = f"{scheme}:" if scheme else ""
+    authority = f"//{netloc}" if netloc or scheme in _DEFAULT_PORTS else ""
+    return f"{prefix}{authority}{path}{'?' + query if query else ''}"
