@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from restwell import errors
 from restwell._models import Headers, Request, Response, RetryRecord, Timeout
+from restwell.cache import CacheStorage, MemoryCache, RedisCache, SQLiteCache
 from restwell.client import AsyncClient, BlockingCallError, Client, Result
 from restwell.errors import (
     CircuitOpenError,
@@ -32,6 +33,7 @@ from restwell.policy import (
     RetryBudget,
     RetryPolicy,
 )
+from restwell.policy.cache import CachePolicy
 from restwell.retry import retry
 
 try:
@@ -43,6 +45,8 @@ __all__ = [
     "AsyncClient",
     "Backoff",
     "BlockingCallError",
+    "CachePolicy",
+    "CacheStorage",
     "CircuitBreaker",
     "CircuitOpenError",
     "Client",
@@ -54,9 +58,11 @@ __all__ = [
     "HTTPStatusError",
     "Headers",
     "Jitter",
+    "MemoryCache",
     "RateLimitExceeded",
     "RateLimitGate",
     "ReadTimeout",
+    "RedisCache",
     "Request",
     "Response",
     "RestwellError",
@@ -64,6 +70,7 @@ __all__ = [
     "RetryBudget",
     "RetryPolicy",
     "RetryRecord",
+    "SQLiteCache",
     "Timeout",
     "TimeoutException",
     "TransportError",

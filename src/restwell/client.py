@@ -11,6 +11,7 @@ import asyncio
 import base64
 import inspect
 import json as _json
+import threading
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -27,14 +28,23 @@ from typing import Any, Final, Generic, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 from restwell._flow import (
+    CacheDelete,
+    CacheGet,
+    CacheMode,
+    CachePut,
     Close,
+    Flow,
     FlowAction,
     RetryHook,
     Send,
     Sleep,
+    Spawn,
+    aperform_cache,
     asleep,
     build_config,
+    cached_flow,
     coerce_policy,
+    perform_cache,
     request_flow,
     run_async,
     run_sync,
@@ -50,6 +60,7 @@ from restwell.backends import (
     async_backend_for,
     sync_backend_for,
 )
+from restwell.cache import CacheStorage
 from restwell.errors import InvalidURL
 from restwell.policy import (
     NEEDS_KEY_METHODS,
@@ -60,6 +71,7 @@ from restwell.policy import (
     new_idempotency_key,
     origin_of,
 )
+from restwell.policy.cache import CachePolicy
 
 __all__ = ["AsyncClient", "BlockingCallError", "Client", "Result"]
 
@@ -120,6 +132,8 @@ class _ClientBase:
         on_retry: RetryHook | Iterable[RetryHook] = (),
         clock: Clock | None = None,
         random: Callable[[], float] | None = None,
+        cache: CacheStorage | None = None,
+        cache_policy: CachePolicy | None = None,
     ) -> None:
         if base_url:
             parts = urlsplit(base_url)
@@ -156,6 +170,8 @@ class _ClientBase:
             clock=clock,
             random=random,
         )
+        self._cache = cache
+        self._cache_policy = cache_policy or CachePolicy()
         self._closed = False
 
     def _adopt(self, backend: object) -> None:
@@ -269,6 +285,38 @@ class _ClientBase:
         origin = None if "://" in url else self._origin
         return Request(method, self._url(url, params), request_headers, body, origin=origin)
 
+    def _flow(
+        self,
+        request: Request,
+        timeout: TimeoutArg | _Default,
+        retry: RetryPolicy | int | _Default | None,
+        stream: bool,
+        cache_mode: CacheMode,
+        cache_key: str | None,
+    ) -> Flow[Response]:
+        """The flow of one call: through the cache when there is one, else straight out."""
+        if self._closed:
+            raise RuntimeError("this client is closed")
+        limits, policy = self._timeout(timeout), _call_policy(retry)
+        if self._cache is None:
+            return request_flow(request, limits, self._config, stream=stream, policy=policy)
+        return cached_flow(
+            request,
+            limits,
+            self._config,
+            self._cache_policy,
+            stream=stream,
+            retry=policy,
+            mode=cache_mode,
+            key=cache_key,
+            max_entry_bytes=self._cache.max_entry_bytes,
+        )
+
+    @property
+    def cache(self) -> CacheStorage | None:
+        """The client's cache storage, if any."""
+        return self._cache
+
     def _timeout(self, timeout: TimeoutArg | _Default) -> Timeout:
         return self.timeout if isinstance(timeout, _Default) else Timeout.of(timeout)
 
@@ -278,6 +326,14 @@ class _ClientBase:
 
 def _policy(retry: RetryPolicy | int | _Default | None) -> RetryPolicy:
     return RetryPolicy() if isinstance(retry, _Default) else coerce_policy(retry)
+
+
+_SEND_OPTIONS = ("timeout", "retry", "cache_mode", "cache_key")
+
+
+def _send_options(kwargs: dict[str, Any]) -> dict[str, Any]:
+    """Take the per-call send options out of a call's keyword arguments."""
+    return {name: kwargs.pop(name) for name in _SEND_OPTIONS if name in kwargs}
 
 
 def _call_policy(retry: RetryPolicy | int | _Default | None) -> RetryPolicy | None:
@@ -387,6 +443,10 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         cert: Client certificate for mutual TLS.
         max_body_size: Largest response body accepted, in bytes.
         allow_in_event_loop: Permit blocking calls from inside a running event loop.
+        cache: An HTTP cache storage (``MemoryCache``, ``SQLiteCache``, ``RedisCache``):
+            responses are stored and served by RFC 9111 rules, outside the retry layer.
+        cache_policy: The cache's rules (private by default; ``CachePolicy(shared=True)`` for
+            a shared cache, ``default_ttl=`` for responses without freshness information).
     """
 
     def __init__(
@@ -427,6 +487,13 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         if kind is Close:
             assert isinstance(action, Close)
             return action.response.close()
+        if kind is CacheGet or kind is CachePut or kind is CacheDelete:
+            return perform_cache(self._cache, action)  # type: ignore[arg-type]
+        if kind is Spawn:
+            assert isinstance(action, Spawn)
+            flow = action.flow
+            threading.Thread(target=run_sync, args=(flow, self._perform), daemon=True).start()
+            return None
         raise TypeError(f"unexpected flow action {action!r}")
 
     def send(
@@ -436,22 +503,26 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         timeout: TimeoutArg | _Default = DEFAULT,
         retry: RetryPolicy | int | _Default | None = DEFAULT,
         stream: bool = False,
+        cache_mode: CacheMode = "default",
+        cache_key: str | None = None,
     ) -> Response:
-        """Send a built request through the retry, breaker and redirect flow."""
-        if self._closed:
-            raise RuntimeError("this client is closed")
+        """Send a built request through the cache, retry, breaker and redirect flow.
+
+        Args:
+            request: What to send (see :meth:`build_request`).
+            timeout: Overrides the client's timeouts for this call.
+            retry: Overrides the client's retry policy for this call.
+            stream: Leave the body on the wire.
+            cache_mode: ``"default"``, ``"refresh"`` (revalidate even a fresh entry) or
+                ``"skip"`` (neither read nor write the cache).
+            cache_key: A custom cache key for this call.
+        """
         if not self._allow_in_loop and asyncio._get_running_loop() is not None:
             raise BlockingCallError(
                 "restwell.Client would block the running event loop: use restwell.AsyncClient, "
                 "or call it through asyncio.to_thread() (or pass allow_in_event_loop=True)"
             )
-        flow = request_flow(
-            request,
-            self._timeout(timeout),
-            self._config,
-            stream=stream,
-            policy=_call_policy(retry),
-        )
+        flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
         return run_sync(flow, self._perform)
 
     def request(
@@ -465,10 +536,13 @@ class Client(_ClientBase, _Verbs[Response, Any]):
     ) -> Response:
         """Send a request and return its response (any status: see ``raise_for_status``).
 
-        Keyword arguments are those of :meth:`build_request`, plus ``timeout`` and ``retry``
-        to override the client's settings for this call.
+        Keyword arguments are those of :meth:`build_request`, plus ``timeout``, ``retry``,
+        ``cache_mode`` and ``cache_key`` as in :meth:`send`.
         """
-        return self.send(self.build_request(method, url, **kwargs), timeout=timeout, retry=retry)
+        options = _send_options(kwargs)
+        return self.send(
+            self.build_request(method, url, **kwargs), timeout=timeout, retry=retry, **options
+        )
 
     @contextmanager
     def stream(self, method: str, url: str, **kwargs: Any) -> Iterator[Response]:
@@ -476,10 +550,8 @@ class Client(_ClientBase, _Verbs[Response, Any]):
 
         Retries happen before the body is handed over; the connection is released on exit.
         """
-        timeout, retry = kwargs.pop("timeout", DEFAULT), kwargs.pop("retry", DEFAULT)
-        response = self.send(
-            self.build_request(method, url, **kwargs), timeout=timeout, retry=retry, stream=True
-        )
+        options = _send_options(kwargs)
+        response = self.send(self.build_request(method, url, **kwargs), stream=True, **options)
         try:
             yield response
         finally:
@@ -563,6 +635,7 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
             max_body_size=max_body_size,
         )
         self._adopt(self._backend)
+        self._background: set[asyncio.Task[Any]] = set()
 
     async def _perform(self, action: FlowAction) -> Any:
         kind = type(action)
@@ -575,6 +648,14 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         if kind is Close:
             assert isinstance(action, Close)
             return await action.response.aclose()
+        if kind is CacheGet or kind is CachePut or kind is CacheDelete:
+            return await aperform_cache(self._cache, action)  # type: ignore[arg-type]
+        if kind is Spawn:
+            assert isinstance(action, Spawn)
+            task = asyncio.get_running_loop().create_task(run_async(action.flow, self._perform))
+            self._background.add(task)  # a strong reference until it ends
+            task.add_done_callback(self._background.discard)
+            return None
         raise TypeError(f"unexpected flow action {action!r}")
 
     async def send(
@@ -584,17 +665,11 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         timeout: TimeoutArg | _Default = DEFAULT,
         retry: RetryPolicy | int | _Default | None = DEFAULT,
         stream: bool = False,
+        cache_mode: CacheMode = "default",
+        cache_key: str | None = None,
     ) -> Response:
-        """Send a built request through the retry, breaker and redirect flow."""
-        if self._closed:
-            raise RuntimeError("this client is closed")
-        flow = request_flow(
-            request,
-            self._timeout(timeout),
-            self._config,
-            stream=stream,
-            policy=_call_policy(retry),
-        )
+        """Send a built request through the flow (arguments as in :meth:`Client.send`)."""
+        flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
         return await run_async(flow, self._perform)
 
     async def request(
@@ -607,16 +682,16 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         **kwargs: Any,
     ) -> Response:
         """Send a request and return its response (see :meth:`Client.request`)."""
+        options = _send_options(kwargs)
         request = self.build_request(method, url, **kwargs)
-        return await self.send(request, timeout=timeout, retry=retry)
+        return await self.send(request, timeout=timeout, retry=retry, **options)
 
     @asynccontextmanager
     async def stream(self, method: str, url: str, **kwargs: Any) -> AsyncIterator[Response]:
         """Send a request and leave its body on the wire: iterate ``aiter_bytes()`` inside."""
-        timeout, retry = kwargs.pop("timeout", DEFAULT), kwargs.pop("retry", DEFAULT)
-        response = await self.send(
-            self.build_request(method, url, **kwargs), timeout=timeout, retry=retry, stream=True
-        )
+        options = _send_options(kwargs)
+        request = self.build_request(method, url, **kwargs)
+        response = await self.send(request, stream=True, **options)
         try:
             yield response
         finally:
@@ -685,6 +760,9 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         """Release every pooled connection. The client cannot be used afterwards."""
         if not self._closed:
             self._closed = True
+            for task in list(self._background):  # unfinished background revalidations
+                task.cancel()
+            await asyncio.gather(*self._background, return_exceptions=True)
             await self._backend.aclose()
 
     async def __aenter__(self) -> AsyncClient:

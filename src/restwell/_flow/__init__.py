@@ -1,8 +1,17 @@
 """Flows and runners (see :mod:`restwell._flow._core`), and the sleepers they use."""
 
+from restwell._flow._cache import (
+    CacheMode,
+    aperform_cache,
+    cached_flow,
+    perform_cache,
+)
 from restwell._flow._config import build_config, coerce_policy
 from restwell._flow._core import (
     CALL,
+    CacheDelete,
+    CacheGet,
+    CachePut,
     Clock,
     Close,
     Flow,
@@ -11,6 +20,7 @@ from restwell._flow._core import (
     RetryHook,
     Send,
     Sleep,
+    Spawn,
     SystemClock,
     call_flow,
     request_flow,
@@ -21,6 +31,10 @@ from restwell._flow._sleep import asleep, sleep, testing_state
 
 __all__ = [
     "CALL",
+    "CacheDelete",
+    "CacheGet",
+    "CacheMode",
+    "CachePut",
     "Clock",
     "Close",
     "Flow",
@@ -29,11 +43,15 @@ __all__ = [
     "RetryHook",
     "Send",
     "Sleep",
+    "Spawn",
     "SystemClock",
+    "aperform_cache",
     "asleep",
     "build_config",
+    "cached_flow",
     "call_flow",
     "coerce_policy",
+    "perform_cache",
     "request_flow",
     "run_async",
     "run_sync",

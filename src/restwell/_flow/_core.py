@@ -40,12 +40,16 @@ from restwell.policy import (
 
 __all__ = [
     "CALL",
+    "CacheDelete",
+    "CacheGet",
+    "CachePut",
     "Clock",
     "Close",
     "Flow",
     "FlowConfig",
     "Send",
     "Sleep",
+    "Spawn",
     "SystemClock",
     "call_flow",
     "request_flow",
@@ -80,6 +84,37 @@ class Close:
     response: Response
 
 
+@dataclass(slots=True)
+class CacheGet:
+    """Read every stored variant of ``key``; the result is ``[(variant, bytes), ...]``."""
+
+    key: str
+
+
+@dataclass(slots=True)
+class CachePut:
+    """Store one variant (``ttl <= 0`` removes it)."""
+
+    key: str
+    variant: str
+    value: bytes
+    ttl: float
+
+
+@dataclass(slots=True)
+class CacheDelete:
+    """Remove every variant of ``key``."""
+
+    key: str
+
+
+@dataclass(slots=True)
+class Spawn:
+    """Run ``flow`` in the background (stale-while-revalidate); its errors are only logged."""
+
+    flow: Generator[Any, Any, Any]
+
+
 class _Call:
     __slots__ = ()
 
@@ -90,7 +125,7 @@ class _Call:
 CALL: Final = _Call()
 """Call the wrapped function once (``@retry`` flows)."""
 
-FlowAction = Send | Sleep | Close | _Call
+FlowAction = Send | Sleep | Close | _Call | CacheGet | CachePut | CacheDelete | Spawn
 Flow = Generator[FlowAction, Any, T]
 
 

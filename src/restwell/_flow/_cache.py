@@ -1,0 +1,332 @@
+"""The HTTP cache as a flow around the request flow (RFC 9111 decisions in ``policy.cache``).
+
+The cache sits outside the retry layer: a hit never touches the network, and when the
+request flow fails (retries exhausted, circuit open, transport error) or ends in a 5xx, a
+stored response may still answer under ``stale-if-error``. Storage is reached only through
+actions (:class:`CacheGet`, :class:`CachePut`, :class:`CacheDelete`), so memory, SQLite and
+Redis storages, sync and async, are driven by the same code; a storage that fails is logged
+and treated as a miss, never as the request's failure.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from restwell._flow._core import (
+    CacheDelete,
+    CacheGet,
+    CachePut,
+    Close,
+    Flow,
+    FlowConfig,
+    Spawn,
+    request_flow,
+)
+from restwell._models import Headers, Request, Response, Timeout, redact_url
+from restwell.errors import CircuitOpenError, DeadlineExceeded, RateLimitExceeded, TransportError
+from restwell.policy import RetryPolicy
+from restwell.policy.cache import (
+    ERROR_STATUSES,
+    CacheAction,
+    CacheDecision,
+    CachedResponse,
+    CachePolicy,
+    Freshened,
+    StoredResponse,
+)
+
+__all__ = [
+    "CacheMode",
+    "aperform_cache",
+    "cached_flow",
+    "perform_cache",
+]
+
+log = logging.getLogger("restwell.cache")
+
+CacheMode = Literal["default", "refresh", "skip"]
+"""Per request: use the cache; ``refresh`` (revalidate or refetch, then store); ``skip`` it."""
+
+# The origin failed in a way stale-if-error may cover (RFC 5861 §4).
+_ORIGIN_FAILURES = (TransportError, CircuitOpenError, RateLimitExceeded, DeadlineExceeded)
+
+
+def perform_cache(storage: Any, action: CacheGet | CachePut | CacheDelete) -> Any:
+    """Carry out a cache action on a storage (sync)."""
+    if type(action) is CacheGet:
+        return storage.get(action.key)
+    if type(action) is CachePut:
+        return storage.put(action.key, action.variant, action.value, action.ttl)
+    return storage.delete(action.key)
+
+
+async def aperform_cache(storage: Any, action: CacheGet | CachePut | CacheDelete) -> Any:
+    """Carry out a cache action on a storage (async)."""
+    if type(action) is CacheGet:
+        return await storage.aget(action.key)
+    if type(action) is CachePut:
+        return await storage.aput(action.key, action.variant, action.value, action.ttl)
+    return await storage.adelete(action.key)
+
+
+def _credential(request: Request) -> str:
+    """A fingerprint of the request's credentials, part of its cache key.
+
+    So an answer cached for one credential is never served to another, in a private cache
+    as much as in a shared one.
+    """
+    auth = request.headers.get("authorization") or request.headers.get("cookie")
+    if not auth:
+        return ""
+    return " cred=" + hashlib.sha256(str(auth).encode()).hexdigest()[:16]
+
+
+def _say(request: Request, status: str, reason: str) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        log.debug(
+            "cache %s for %s %s: %s",
+            status,
+            request.method,
+            redact_url(request.url),
+            reason,
+            extra={"restwell_cache": status, "restwell_reason": reason},
+        )
+
+
+def _answer(cached: CachedResponse, request: Request, status: str) -> Response:
+    response = Response(
+        cached.status, Headers(cached.headers), request=request, content=cached.body
+    )
+    response.attempts = 0
+    response.cache_status = status
+    return response
+
+
+def _safe(action: CacheGet | CachePut | CacheDelete) -> Flow[Any]:
+    """Yield one storage action; a storage failure is logged and read as "nothing"."""
+    try:
+        return (yield action)
+    except Exception as exc:  # a cache must never be why a request fails
+        log.warning("cache storage failed (%s: %s); going on without it", type(exc).__name__, exc)
+        return None
+
+
+def _entries(key: str) -> Flow[list[StoredResponse]]:
+    raw = yield from _safe(CacheGet(key))
+    entries: list[StoredResponse] = []
+    for variant, value in raw or ():
+        try:
+            entries.append(StoredResponse.from_bytes(value))
+        except ValueError as exc:
+            log.warning("dropping an unreadable cache entry: %s", exc)
+            yield from _safe(CachePut(key, variant, b"", 0.0))
+    return entries
+
+
+def _apply(key: str, policy: CachePolicy, result: Freshened, now: float) -> Flow[None]:
+    for entry in result.removed:
+        yield from _safe(CachePut(key, entry.variant, b"", 0.0))
+    for entry in result.updated:
+        blob = entry.to_bytes()
+        yield from _safe(CachePut(key, entry.variant, blob, policy.storage_ttl(entry, now)))
+
+
+@dataclass(slots=True)
+class _Call:
+    """What one cached request needs besides the flow configuration."""
+
+    request: Request
+    timeout: Timeout
+    cfg: FlowConfig
+    policy: CachePolicy
+    retry: RetryPolicy | None
+    key: str
+    custom_key: bool
+    max_entry_bytes: int | None
+    stream: bool
+
+
+def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
+    """Go to the origin (validating ``decision.entry`` if asked), then update the cache."""
+    request, cfg, policy, clock = call.request, call.cfg, call.policy, call.cfg.clock
+    sent = request
+    if decision.conditional_headers:
+        headers = request.headers.copy()
+        for name, value in decision.conditional_headers:
+            headers.set(name, value)
+        sent = Request(request.method, request.url, headers, request.content, request.extensions)
+        sent.origin, sent.replayable = request.origin, request.replayable
+    request_time = clock.time()
+    try:
+        response = yield from request_flow(
+            sent, call.timeout, cfg, stream=call.stream, policy=call.retry
+        )
+    except _ORIGIN_FAILURES as exc:
+        stale = policy.stale_on_error(request.method, request.headers, decision.entry, clock.time())
+        if stale is None or stale.response is None:
+            raise
+        _say(request, "stale", f"{stale.reason} ({type(exc).__name__})")
+        return _answer(stale.response, request, "stale")
+    response_time = clock.time()
+    status = response.status_code
+    if status in ERROR_STATUSES and decision.entry is not None:
+        stale = policy.stale_on_error(
+            request.method, request.headers, decision.entry, response_time, status
+        )
+        if stale is not None and stale.response is not None:
+            _say(request, "stale", stale.reason)
+            if call.stream:
+                yield from _close(response)
+            return _answer(stale.response, request, "stale")
+    raw_headers = response.headers.raw()
+    if status == 304 and decision.conditional_headers:
+        entries = yield from _entries(call.key)
+        result = policy.freshen(
+            request.method, request.headers, raw_headers, entries, request_time, response_time
+        )
+        yield from _apply(call.key, policy, result, response_time)
+        if result.entry is not None:
+            _say(request, "revalidated", result.reason)
+            answer = policy.respond(request.method, request.headers, result.entry, clock.time())
+            revalidated = _answer(answer, request, "revalidated")
+            revalidated.attempts, revalidated.retries = response.attempts, response.retries
+            return revalidated
+        if not any(request.headers.get(n) for n in ("if-none-match", "if-modified-since")):
+            # The 304 matched nothing stored: ask again without the validators (§4.3.3).
+            response = yield from request_flow(
+                request, call.timeout, cfg, stream=call.stream, policy=call.retry
+            )
+            status, raw_headers = response.status_code, response.headers.raw()
+    if not call.custom_key:
+        for stale_key in policy.invalidation_keys(request.method, request.url, status, raw_headers):
+            yield from _safe(CacheDelete(stale_key))
+    if request.method == "HEAD":
+        entries = yield from _entries(call.key)
+        result = policy.freshen_with_head(
+            request.headers, status, raw_headers, entries, request_time, response_time
+        )
+        yield from _apply(call.key, policy, result, response_time)
+    response.cache_status = "miss"
+    if response._content is None:
+        _say(request, "miss", "streamed response, not stored")
+        return response
+    too_big = call.max_entry_bytes is not None and len(response.content) > call.max_entry_bytes
+    if too_big:
+        _say(request, "miss", f"body over {call.max_entry_bytes} bytes, not stored")
+        return response
+    stored = policy.decide_store(
+        request.method,
+        request.url,
+        request.headers,
+        status,
+        raw_headers,
+        response.content,
+        request_time,
+        response_time,
+        key=call.key,
+    )
+    _say(request, "miss", stored.reason)
+    if stored.store and stored.entry is not None and stored.key is not None:
+        blob = stored.entry.to_bytes()
+        yield from _safe(CachePut(stored.key, stored.entry.variant, blob, stored.ttl))
+    return response
+
+
+def _close(response: Response) -> Flow[None]:
+    yield Close(response)
+
+
+def _background(call: _Call, decision: CacheDecision) -> Flow[Any]:
+    try:
+        yield from _fetch(call, decision)
+    except Exception as exc:
+        log.info("background revalidation of %s failed: %s", redact_url(call.request.url), exc)
+
+
+def cached_flow(
+    request: Request,
+    timeout: Timeout,
+    cfg: FlowConfig,
+    policy: CachePolicy,
+    *,
+    stream: bool = False,
+    retry: RetryPolicy | None = None,
+    mode: CacheMode = "default",
+    key: str | None = None,
+    max_entry_bytes: int | None = None,
+) -> Flow[Response]:
+    """One request through the cache, then (if needed) through the request flow.
+
+    Args:
+        request: The request.
+        timeout: Per-attempt timeouts.
+        cfg: The client's flow configuration.
+        policy: The RFC 9111 policy.
+        stream: Leave the body unread (such responses are served from the cache but not
+            stored).
+        retry: Per-request retry policy override.
+        mode: ``default``, ``refresh`` (validate or refetch even if fresh) or ``skip``.
+        key: A custom primary key (it also skips URI-based invalidation for this request).
+        max_entry_bytes: Larger bodies are passed through uncached.
+    """
+    if mode == "skip" or request.method not in policy.cacheable_methods:
+        response = yield from request_flow(request, timeout, cfg, stream=stream, policy=retry)
+        if request.method not in policy.cacheable_methods:
+            status, raw = response.status_code, response.headers.raw()
+            for stale_key in policy.invalidation_keys(request.method, request.url, status, raw):
+                yield from _safe(CacheDelete(stale_key))
+                yield from _safe(CacheDelete(stale_key + _credential(request)))
+        response.cache_status = "bypass"
+        _say(request, "bypass", "skipped" if mode == "skip" else "method not cached")
+        return response
+    primary = key if key is not None else policy.cache_key(request.method, request.url)
+    call = _Call(
+        request,
+        timeout,
+        cfg,
+        policy,
+        retry,
+        primary + _credential(request),
+        key is not None,
+        max_entry_bytes,
+        stream,
+    )
+    entries = yield from _entries(call.key)
+    lookup_headers: Any = request.headers
+    if mode == "refresh":
+        lookup_headers = _NoCache(request.headers)
+    decision = policy.lookup(request.method, request.url, lookup_headers, entries, cfg.clock.time())
+    if decision.response is not None:
+        what = "hit" if decision.action is CacheAction.FRESH else "stale"
+        _say(request, what, decision.reason)
+        if decision.revalidate_in_background:
+            yield Spawn(_background(call, decision))
+        return _answer(decision.response, request, what)
+    if decision.action is CacheAction.ONLY_IF_CACHED_MISS:
+        _say(request, "miss", decision.reason)
+        gateway = CachedResponse(504, (("Content-Length", "0"),), b"", 0)
+        return _answer(gateway, request, "miss")
+    if decision.action is CacheAction.BYPASS:
+        response = yield from request_flow(request, timeout, cfg, stream=stream, policy=retry)
+        response.cache_status = "bypass"
+        _say(request, "bypass", decision.reason)
+        return response
+    return (yield from _fetch(call, decision))
+
+
+class _NoCache:
+    """Request headers as seen by the cache with ``Cache-Control: no-cache`` added (refresh)."""
+
+    __slots__ = ("_headers",)
+
+    def __init__(self, headers: Headers) -> None:
+        self._headers = headers
+
+    def get(self, key: str, /) -> str | None:
+        value = self._headers.get(key)
+        if key.lower() == "cache-control":
+            return f"{value}, no-cache" if value else "no-cache"
+        return value if value is None else str(value)
