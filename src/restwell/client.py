@@ -134,6 +134,7 @@ class _ClientBase:
         random: Callable[[], float] | None = None,
         cache: CacheStorage | None = None,
         cache_policy: CachePolicy | None = None,
+        default_headers: bool = True,
     ) -> None:
         if base_url:
             parts = urlsplit(base_url)
@@ -146,7 +147,10 @@ class _ClientBase:
         self.timeout = Timeout() if isinstance(timeout, _Default) else Timeout.of(timeout)
         self._headers = Headers(
             {"Accept": "application/json", "User-Agent": f"restwell/{_VERSION}"}
+            if default_headers
+            else None
         )
+        self._bare = not default_headers
         if token is not None:
             self._headers.set("Authorization", f"Bearer {token}")
         elif auth is not None:
@@ -447,6 +451,14 @@ class Client(_ClientBase, _Verbs[Response, Any]):
             responses are stored and served by RFC 9111 rules, outside the retry layer.
         cache_policy: The cache's rules (private by default; ``CachePolicy(shared=True)`` for
             a shared cache, ``default_ttl=`` for responses without freshness information).
+        default_headers: Send restwell's default ``Accept`` and ``User-Agent`` (and let the
+            HTTP library add its own). ``False`` sends exactly the headers given.
+        decode_content: Undo ``Content-Encoding``; ``False`` keeps the body as received.
+
+    To forward requests verbatim, e.g. as the cache of a reverse proxy::
+
+        Client(origin, default_headers=False, decode_content=False, follow_redirects=False,
+               retry=None, cache=MemoryCache(), cache_policy=CachePolicy(shared=True))
     """
 
     def __init__(
@@ -461,6 +473,7 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         cert: str | tuple[str, str] | None = None,
         max_body_size: int | None = None,
         allow_in_event_loop: bool = False,
+        decode_content: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(base_url, **options)
@@ -472,6 +485,8 @@ class Client(_ClientBase, _Verbs[Response, Any]):
             verify=verify,
             cert=cert,
             max_body_size=max_body_size,
+            decode_content=decode_content,
+            bare=self._bare,
         )
         self._adopt(self._backend)
         self._allow_in_loop = allow_in_event_loop
@@ -622,6 +637,7 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         verify: bool | str = True,
         cert: str | tuple[str, str] | None = None,
         max_body_size: int | None = None,
+        decode_content: bool = True,
         **options: Any,
     ) -> None:
         super().__init__(base_url, **options)
@@ -633,6 +649,8 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
             verify=verify,
             cert=cert,
             max_body_size=max_body_size,
+            decode_content=decode_content,
+            bare=self._bare,
         )
         self._adopt(self._backend)
         self._background: set[asyncio.Task[Any]] = set()

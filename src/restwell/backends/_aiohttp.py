@@ -93,6 +93,8 @@ class AiohttpBackend:
         max_body_size: Largest response body read, in bytes (``None``: no limit).
         session: A ready ``ClientSession`` to use instead (its own settings are kept; it is
             not closed by :meth:`aclose`).
+        decode_content: Undo ``Content-Encoding``; ``False`` hands the body over as received.
+        bare: Add no header of aiohttp's own (``Accept``, ``Accept-Encoding``, ``User-Agent``).
     """
 
     def __init__(
@@ -104,7 +106,12 @@ class AiohttpBackend:
         cert: str | tuple[str, str] | None = None,
         max_body_size: int | None = None,
         session: aiohttp.ClientSession | None = None,
+        decode_content: bool = True,
+        bare: bool = False,
     ) -> None:
+        self._decode = decode_content
+        # aiohttp adds Accept, Accept-Encoding and User-Agent unless told to skip them.
+        self._skip: tuple[str, ...] = ("Accept", "Accept-Encoding", "User-Agent") if bare else ()
         self._session = session
         self._owned = session is None
         if session is not None:
@@ -141,7 +148,7 @@ class AiohttpBackend:
         limit, per_host = self._limits
         session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=limit, limit_per_host=per_host, ssl=self._ssl),
-            auto_decompress=True,
+            auto_decompress=self._decode,
         )
         _no_hidden_retry(session)
         self._session = session
@@ -156,6 +163,7 @@ class AiohttpBackend:
                 request.method,
                 request.url,
                 headers=request.headers.to_dict(),
+                skip_auto_headers=self._skip,
                 data=request.content,
                 allow_redirects=False,
                 timeout=self._timeout(timeout),

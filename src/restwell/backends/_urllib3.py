@@ -8,6 +8,7 @@ from collections.abc import Iterator
 
 import urllib3
 from urllib3 import exceptions as u3
+from urllib3.util import SKIP_HEADER
 
 from restwell._models import Headers, Request, Response, Timeout
 from restwell.errors import (
@@ -61,15 +62,16 @@ def wrap_urllib3_headers(native: urllib3.HTTPHeaderDict) -> Headers:
 class _Stream:
     """A urllib3 response body still on the wire."""
 
-    __slots__ = ("_raw", "_request")
+    __slots__ = ("_decode", "_raw", "_request")
 
-    def __init__(self, raw: urllib3.BaseHTTPResponse, request: Request) -> None:
+    def __init__(self, raw: urllib3.BaseHTTPResponse, request: Request, decode: bool) -> None:
         self._raw = raw
         self._request = request
+        self._decode = decode
 
     def iter_chunks(self, chunk_size: int) -> Iterator[bytes]:
         try:
-            yield from self._raw.stream(chunk_size, decode_content=True)
+            yield from self._raw.stream(chunk_size, decode_content=self._decode)
         except (u3.HTTPError, OSError) as exc:
             raise translate_urllib3(exc, self._request) from exc
 
@@ -93,6 +95,9 @@ class Urllib3Backend:
         cert: Client certificate file (PEM, key included) or ``(cert, key)`` paths.
         max_body_size: Largest response body read, in bytes (``None``: no limit).
         pool: A ready ``PoolManager`` to use instead (its own settings are kept).
+        decode_content: Undo ``Content-Encoding`` (gzip, deflate, ...); ``False`` hands the
+            body over as received, as a forwarding proxy must.
+        bare: Add no header of urllib3's own (its default ``User-Agent``).
     """
 
     def __init__(
@@ -104,7 +109,11 @@ class Urllib3Backend:
         cert: str | tuple[str, str] | None = None,
         max_body_size: int | None = None,
         pool: urllib3.PoolManager | None = None,
+        decode_content: bool = True,
+        bare: bool = False,
     ) -> None:
+        self._decode = decode_content
+        self._bare = bare
         if pool is None:
             cert_file, key_file = (cert, None) if isinstance(cert, str) or cert is None else cert
             pool = urllib3.PoolManager(
@@ -131,18 +140,24 @@ class Urllib3Backend:
     def send(self, request: Request, timeout: Timeout, stream: bool) -> Response:
         """Send ``request`` once (no retries, no redirects)."""
         started = time.perf_counter()
+        headers = request.headers.to_dict()
+        if self._bare:
+            # urllib3 (and http.client below it) would add these when absent.
+            for name in ("User-Agent", "Accept-Encoding"):
+                if name not in request.headers:
+                    headers[name] = SKIP_HEADER
         try:
             raw = self._pool.urlopen(
                 request.method,
                 request.url,
                 body=request.content,
-                headers=request.headers.to_dict(),
+                headers=headers,
                 retries=False,
                 redirect=False,
                 timeout=self._timeout(timeout),
                 pool_timeout=timeout.pool,
                 preload_content=False,
-                decode_content=True,
+                decode_content=self._decode,
             )
             content = None if stream else self._read(raw, request)
         except (u3.HTTPError, OSError) as exc:
@@ -152,7 +167,7 @@ class Urllib3Backend:
             wrap_urllib3_headers(raw.headers),
             request=request,
             content=content,
-            stream=_Stream(raw, request) if stream else None,
+            stream=_Stream(raw, request, self._decode) if stream else None,
             elapsed=time.perf_counter() - started,
         )
         return response
