@@ -108,7 +108,7 @@ class Headers(Mapping[str, str]):
     nobody inspects costs nothing; the first change copies them.
     """
 
-    __slots__ = ("_getall", "_index", "_items", "_source")
+    __slots__ = ("_contains", "_dict", "_getall", "_index", "_items", "_source")
 
     def __init__(self, items: Mapping[str, str] | Iterable[tuple[str, str]] | None = None) -> None:
         self._items: list[tuple[str, str]] | None
@@ -121,34 +121,50 @@ class Headers(Mapping[str, str]):
         else:
             self._items = [(str(k), str(v)) for k, v in items]
         self._index: dict[str, list[str]] | None = None
+        self._dict: dict[str, str] | None = None
         self._getall: Callable[[str], list[str]] | None = None
         self._source: Callable[[], Iterable[tuple[str, str]]] | None = None
+        self._contains: Callable[[str], bool] | None = None
 
     @classmethod
     def wrap(
         cls,
         getall: Callable[[str], list[str]],
         items: Callable[[], Iterable[tuple[str, str]]],
+        contains: Callable[[str], bool] | None = None,
     ) -> Headers:
         """Headers backed by a backend's own structure, copied only when changed.
 
         Args:
             getall: Every value of a name, case-insensitively (``[]`` when absent).
             items: All fields in order, repeats included.
+            contains: A fast membership test for lower-case names, if the structure has one.
         """
         headers = cls.__new__(cls)
         headers._items = None
         headers._index = None
+        headers._dict = None
         headers._getall = getall
         headers._source = items
+        headers._contains = contains
         return headers
+
+    def has_any(self, names: tuple[str, ...]) -> bool:
+        """Whether any of the lower-case ``names`` is present (cheap on wrapped headers)."""
+        contains = self._contains if self._getall is not None else None
+        if contains is not None:
+            for name in names:  # noqa: SIM110 - a plain loop beats any() with a generator here
+                if contains(name):
+                    return True
+            return False
+        return any(self._values(name) for name in names)
 
     def _pairs(self) -> list[tuple[str, str]]:
         items = self._items
         if items is None:
             assert self._source is not None
             items = self._items = [(str(k), str(v)) for k, v in self._source()]
-            self._getall = self._source = None
+            self._getall = self._source = self._contains = None
         return items
 
     def _values(self, key: str) -> list[str]:
@@ -203,33 +219,42 @@ class Headers(Mapping[str, str]):
         low = key.lower()
         self._items = [(k, v) for k, v in self._pairs() if k.lower() != low]
         self._items.append((key, value))
-        self._index = None
+        self._index = self._dict = None
 
     def setdefault_value(self, key: str, value: str) -> None:
         """Add ``key: value`` unless a field named ``key`` exists."""
         if key not in self:
-            self._pairs().append((key, value))
-            self._index = None
+            # A new list: copies made by copy() may share the old one.
+            self._items = [*self._pairs(), (key, value)]
+            self._index = self._dict = None
 
     def remove(self, key: str) -> None:
         """Remove every field named ``key`` (no error if absent)."""
         low = key.lower()
         self._items = [(k, v) for k, v in self._pairs() if k.lower() != low]
-        self._index = None
+        self._index = self._dict = None
 
     def to_dict(self) -> dict[str, str]:
         """A plain ``dict`` for an HTTP library to send (repeated fields joined)."""
-        out: dict[str, str] = {}
-        for name, value in self._pairs():
-            if name in out:
-                out[name] = f"{out[name]}, {value}"
-            else:
-                out[name] = value
-        return out
+        built = self._dict
+        if built is None:
+            built = {}
+            for name, value in self._pairs():
+                built[name] = f"{built[name]}, {value}" if name in built else value
+            self._dict = built
+        return dict(built)
 
     def copy(self) -> Headers:
-        """An independent copy."""
-        return Headers(self)
+        """An independent copy.
+
+        The copy shares the field list and lookups with the original until either changes
+        (every change builds a new list), so copying defaults per request costs nothing.
+        """
+        twin = Headers.__new__(Headers)
+        twin._items = self._pairs()
+        twin._index, twin._dict = self._index, self._dict
+        twin._getall = twin._source = twin._contains = None
+        return twin
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Mapping):

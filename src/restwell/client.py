@@ -33,6 +33,8 @@ from restwell._flow import (
     CacheMode,
     CachePut,
     Close,
+    FastPath,
+    FirstAttempt,
     Flow,
     FlowAction,
     RetryHook,
@@ -61,7 +63,7 @@ from restwell.backends import (
     sync_backend_for,
 )
 from restwell.cache import CacheStorage
-from restwell.errors import InvalidURL
+from restwell.errors import InvalidURL, TransportError
 from restwell.policy import (
     NEEDS_KEY_METHODS,
     CircuitBreaker,
@@ -144,6 +146,7 @@ class _ClientBase:
                 )
         self.base_url = base_url.rstrip("/")
         self._origin = origin_of(base_url) if base_url else None
+        self._origins: dict[str, str] = {}
         self.timeout = Timeout() if isinstance(timeout, _Default) else Timeout.of(timeout)
         self._headers = Headers(
             {"Accept": "application/json", "User-Agent": f"restwell/{_VERSION}"}
@@ -286,8 +289,20 @@ class _ClientBase:
         ):
             # One key per logical operation: the flow resends this same Request on retries.
             request_headers.set(key_header, new_idempotency_key())
-        origin = None if "://" in url else self._origin
-        return Request(method, self._url(url, params), request_headers, body, origin=origin)
+        full = self._url(url, params)
+        origin = self._origin if "://" not in url else self._origin_of(full)
+        return Request(method, full, request_headers, body, origin=origin)
+
+    def _origin_of(self, url: str) -> str:
+        """The origin of an absolute URL, remembered per ``scheme://authority`` prefix."""
+        end = url.find("/", url.find("://") + 3)
+        prefix = url if end < 0 else url[:end]
+        origin = self._origins.get(prefix)
+        if origin is None:
+            origin = origin_of(prefix)
+            if len(self._origins) < 256:
+                self._origins[prefix] = origin
+        return origin
 
     def _flow(
         self,
@@ -316,6 +331,24 @@ class _ClientBase:
             max_entry_bytes=self._cache.max_entry_bytes,
         )
 
+    def _fast_path(
+        self,
+        request: Request,
+        timeout: TimeoutArg | _Default,
+        retry: RetryPolicy | int | _Default | None,
+        cache_mode: CacheMode,
+    ) -> tuple[FastPath, Timeout] | None:
+        """Attempt 1 made by the runner itself, when nothing per-call needs the full flow."""
+        if self._closed or not isinstance(retry, _Default):
+            return None
+        if self._cache is not None:
+            # Even cache_mode="skip" goes through the cache flow: it marks the response
+            # "bypass", logs the decision, and an unsafe method still invalidates (§4.4).
+            return None
+        limits = self._timeout(timeout)
+        fast = FastPath.begin(request, limits, self._config)
+        return None if fast is None else (fast, limits)
+
     @property
     def cache(self) -> CacheStorage | None:
         """The client's cache storage, if any."""
@@ -337,6 +370,8 @@ _SEND_OPTIONS = ("timeout", "retry", "cache_mode", "cache_key")
 
 def _send_options(kwargs: dict[str, Any]) -> dict[str, Any]:
     """Take the per-call send options out of a call's keyword arguments."""
+    if not kwargs:
+        return kwargs
     return {name: kwargs.pop(name) for name in _SEND_OPTIONS if name in kwargs}
 
 
@@ -537,7 +572,21 @@ class Client(_ClientBase, _Verbs[Response, Any]):
                 "restwell.Client would block the running event loop: use restwell.AsyncClient, "
                 "or call it through asyncio.to_thread() (or pass allow_in_event_loop=True)"
             )
-        flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
+        fast = self._fast_path(request, timeout, retry, cache_mode)
+        if fast is not None:
+            path, limits = fast
+            first: FirstAttempt | None
+            try:
+                response = self._backend.send(request, path.timeout, stream)
+            except TransportError as exc:
+                first = path.failed(exc)
+            else:
+                first = path.settle(response, self._config)
+                if first is None:
+                    return response
+            flow = request_flow(request, limits, self._config, stream=stream, first=first)
+        else:
+            flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
         return run_sync(flow, self._perform)
 
     def request(
@@ -594,7 +643,7 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         self.close()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Result(Generic[T]):
     """One item of :meth:`AsyncClient.gather`: its value or its error.
 
@@ -655,26 +704,29 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         self._adopt(self._backend)
         self._background: set[asyncio.Task[Any]] = set()
 
-    async def _perform(self, action: FlowAction) -> Any:
+    def _perform(self, action: FlowAction) -> Awaitable[Any]:
+        # A plain function handing back the awaitable: one coroutine fewer per action.
         kind = type(action)
         if kind is Send:
             assert isinstance(action, Send)
-            return await self._backend.send(action.request, action.timeout, action.stream)
+            return self._backend.send(action.request, action.timeout, action.stream)
         if kind is Sleep:
             assert isinstance(action, Sleep)
-            return await asleep(action.seconds)
+            return asleep(action.seconds)
         if kind is Close:
             assert isinstance(action, Close)
-            return await action.response.aclose()
+            return action.response.aclose()
         if kind is CacheGet or kind is CachePut or kind is CacheDelete:
-            return await aperform_cache(self._cache, action)  # type: ignore[arg-type]
+            return aperform_cache(self._cache, action)  # type: ignore[arg-type]
         if kind is Spawn:
             assert isinstance(action, Spawn)
-            task = asyncio.get_running_loop().create_task(run_async(action.flow, self._perform))
-            self._background.add(task)  # a strong reference until it ends
-            task.add_done_callback(self._background.discard)
-            return None
+            return self._spawn(action.flow)
         raise TypeError(f"unexpected flow action {action!r}")
+
+    async def _spawn(self, flow: Flow[Any]) -> None:
+        task = asyncio.get_running_loop().create_task(run_async(flow, self._perform))
+        self._background.add(task)  # a strong reference until it ends
+        task.add_done_callback(self._background.discard)
 
     async def send(
         self,
@@ -687,7 +739,21 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         cache_key: str | None = None,
     ) -> Response:
         """Send a built request through the flow (arguments as in :meth:`Client.send`)."""
-        flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
+        fast = self._fast_path(request, timeout, retry, cache_mode)
+        if fast is not None:
+            path, limits = fast
+            first: FirstAttempt | None
+            try:
+                response = await self._backend.send(request, path.timeout, stream)
+            except TransportError as exc:
+                first = path.failed(exc)
+            else:
+                first = path.settle(response, self._config)
+                if first is None:
+                    return response
+            flow = request_flow(request, limits, self._config, stream=stream, first=first)
+        else:
+            flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
         return await run_async(flow, self._perform)
 
     async def request(

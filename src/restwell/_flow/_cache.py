@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from restwell._flow._core import (
@@ -78,10 +78,13 @@ def _credential(request: Request) -> str:
     So an answer cached for one credential is never served to another, in a private cache
     as much as in a shared one.
     """
-    auth = request.headers.get("authorization") or request.headers.get("cookie")
+    # Both, when both are sent: the same Authorization with another Cookie (session) is
+    # another credential, and its answer may be just as personal.
+    found = ((name, request.headers.get(name)) for name in ("authorization", "cookie"))
+    auth = "\n".join(f"{name}: {value}" for name, value in found if value)
     if not auth:
         return ""
-    return " cred=" + hashlib.sha256(str(auth).encode()).hexdigest()[:16]
+    return " cred=" + hashlib.sha256(auth.encode()).hexdigest()[:16]
 
 
 def _say(request: Request, status: str, reason: str) -> None:
@@ -169,7 +172,11 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         if stale is None or stale.response is None:
             raise
         _say(request, "stale", f"{stale.reason} ({type(exc).__name__})")
-        return _answer(stale.response, request, "stale")
+        served = _answer(stale.response, request, "stale")
+        if isinstance(exc, TransportError):  # the attempts that failed before this answer
+            served.attempts, served.retries = exc.attempts, exc.retries
+            served.stop_reason = exc.stop_reason
+        return served
     response_time = clock.time()
     status = response.status_code
     if status in ERROR_STATUSES and decision.entry is not None:
@@ -180,7 +187,10 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
             _say(request, "stale", stale.reason)
             if call.stream:
                 yield from _close(response)
-            return _answer(stale.response, request, "stale")
+            served = _answer(stale.response, request, "stale")
+            served.attempts, served.retries = response.attempts, response.retries
+            served.stop_reason = response.stop_reason
+            return served
     raw_headers = response.headers.raw()
     if status == 304 and decision.conditional_headers:
         entries = yield from _entries(call.key)
@@ -193,9 +203,13 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
             answer = policy.respond(request.method, request.headers, result.entry, clock.time())
             revalidated = _answer(answer, request, "revalidated")
             revalidated.attempts, revalidated.retries = response.attempts, response.retries
+            if call.stream:  # the 304 itself is not returned: release its connection
+                yield from _close(response)
             return revalidated
         if not any(request.headers.get(n) for n in ("if-none-match", "if-modified-since")):
             # The 304 matched nothing stored: ask again without the validators (§4.3.3).
+            if call.stream:
+                yield from _close(response)
             response = yield from request_flow(
                 request, call.timeout, cfg, stream=call.stream, policy=call.retry
             )
@@ -213,6 +227,11 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
     if response._content is None:
         _say(request, "miss", "streamed response, not stored")
         return response
+    if response.history:
+        # Redirects are followed below the cache: this is another URI's answer, and the
+        # redirect that led to it was never weighed for storing (§4.1 keys on the target URI).
+        _say(request, "miss", "reached through a redirect, not stored under the request's URI")
+        return response
     too_big = call.max_entry_bytes is not None and len(response.content) > call.max_entry_bytes
     if too_big:
         _say(request, "miss", f"body over {call.max_entry_bytes} bytes, not stored")
@@ -228,10 +247,15 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         response_time,
         key=call.key,
     )
-    _say(request, "miss", stored.reason)
+    reason = stored.reason
     if stored.store and stored.entry is not None and stored.key is not None:
         blob = stored.entry.to_bytes()
-        yield from _safe(CachePut(stored.key, stored.entry.variant, blob, stored.ttl))
+        kept = yield from _safe(CachePut(stored.key, stored.entry.variant, blob, stored.ttl))
+        if kept is False:  # the entry (headers and all) is over the storage's limit
+            reason = f"not stored: the entry's {len(blob)} bytes exceed the storage's limit"
+        elif kept is None:
+            reason = "not stored: the storage failed"
+    _say(request, "miss", reason)
     return response
 
 
@@ -241,7 +265,9 @@ def _close(response: Response) -> Flow[None]:
 
 def _background(call: _Call, decision: CacheDecision) -> Flow[Any]:
     try:
-        yield from _fetch(call, decision)
+        # Read the body whole even when the caller streamed: nobody reads this answer, and
+        # it is to be stored (a streamed one would be neither stored nor released).
+        yield from _fetch(replace(call, stream=False), decision)
     except Exception as exc:
         log.info("background revalidation of %s failed: %s", redact_url(call.request.url), exc)
 
@@ -275,10 +301,14 @@ def cached_flow(
     if mode == "skip" or request.method not in policy.cacheable_methods:
         response = yield from request_flow(request, timeout, cfg, stream=stream, policy=retry)
         if request.method not in policy.cacheable_methods:
-            status, raw = response.status_code, response.headers.raw()
-            for stale_key in policy.invalidation_keys(request.method, request.url, status, raw):
-                yield from _safe(CacheDelete(stale_key))
-                yield from _safe(CacheDelete(stale_key + _credential(request)))
+            # Each answer the flow received counts, redirects it followed included: a 303
+            # to a POST names in its Location a URI the cache must forget (§4.4).
+            for answer in (*response.history, response):
+                sent, status, raw = answer.request, answer.status_code, answer.headers.raw()
+                for stale_key in policy.invalidation_keys(sent.method, sent.url, status, raw):
+                    yield from _safe(CacheDelete(stale_key))
+                    if _credential(sent):
+                        yield from _safe(CacheDelete(stale_key + _credential(sent)))
         response.cache_status = "bypass"
         _say(request, "bypass", "skipped" if mode == "skip" else "method not cached")
         return response

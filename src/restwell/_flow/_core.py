@@ -45,6 +45,8 @@ __all__ = [
     "CachePut",
     "Clock",
     "Close",
+    "FastPath",
+    "FirstAttempt",
     "Flow",
     "FlowConfig",
     "Send",
@@ -218,6 +220,49 @@ def _wait_for_gate(
     yield Sleep(wait)
 
 
+def _admit(
+    cfg: FlowConfig,
+    policy: RetryPolicy,
+    request: Request,
+    origin: str,
+    timeout: Timeout,
+    start: float,
+    now: float,
+    attempt: int,
+) -> Timeout:
+    """Checks before an attempt is sent: the deadline (shrinking the timeout) and the breaker."""
+    left = policy.time_left(now - start)
+    if left is not None:
+        if left <= 0.0:
+            raise DeadlineExceeded(
+                f"deadline of {policy.deadline:g}s passed after {attempt - 1} attempt(s)",
+                request=request,
+            )
+        timeout = timeout.shrink(left)
+    breaker = cfg.breaker
+    if breaker is not None and not breaker.allow(origin, now):
+        raise CircuitOpenError(origin, breaker.retry_in(origin, now), request=request)
+    return timeout
+
+
+def _settle(
+    cfg: FlowConfig, policy: RetryPolicy, origin: str, response: Response, sent_at: float
+) -> bool:
+    """Record a response with the breaker and the gate; True when no retry rule applies."""
+    status = response.status_code
+    if cfg.breaker is not None:
+        cfg.breaker.record(origin, status < 500, sent_at)
+    gate = cfg.gate
+    if gate is not None:
+        clock = cfg.clock
+        gate.observe(origin, status, response.headers, clock.time(), clock.monotonic())
+    if status < 400 or (status not in policy.retry_statuses and status != 403):
+        if cfg.budget is not None:
+            cfg.budget.record_success()
+        return True
+    return False
+
+
 def _attempts(
     request: Request,
     timeout: Timeout,
@@ -225,11 +270,16 @@ def _attempts(
     cfg: FlowConfig,
     policy: RetryPolicy,
     start: float,
+    first: tuple[Response | TransportError, float, bool] | None = None,
 ) -> Flow[Response]:
-    """Send ``request`` until it succeeds or the policy gives up (``start``: deadline base)."""
+    """Send ``request`` until it succeeds or the policy gives up (``start``: deadline base).
+
+    ``first`` is attempt 1 as a runner's fast path made it: its outcome, when it was sent,
+    and whether the (already settled) response was final. The flow takes over from there.
+    """
     clock = cfg.clock
-    budget, breaker, gate = cfg.budget, cfg.breaker, cfg.gate
-    origin = (request.origin or origin_of(request.url)) if breaker or gate else ""
+    budget, gate = cfg.budget, cfg.gate
+    origin = (request.origin or origin_of(request.url)) if cfg.breaker or gate else ""
     # Only a method that is unsafe to repeat needs the header lookup.
     has_key = (
         request.method not in policy.retry_methods and policy.idempotency_header in request.headers
@@ -241,29 +291,28 @@ def _attempts(
     covered = 0.0
     while True:
         attempt += 1
-        sent_at = clock.monotonic()
-        if gate is not None:
-            wait = gate.delay(origin, sent_at)
-            if wait > 0.0 and sent_at + wait > covered + 1e-6:
-                yield from _wait_for_gate(cfg, policy, request, origin, start)
-                sent_at = clock.monotonic()
-        attempt_timeout = timeout
-        left = policy.time_left(sent_at - start)
-        if left is not None:
-            if left <= 0.0:
-                raise DeadlineExceeded(
-                    f"deadline of {policy.deadline:g}s passed after {attempt - 1} attempt(s)",
-                    request=request,
-                )
-            attempt_timeout = timeout.shrink(left)
-        if breaker is not None and not breaker.allow(origin, sent_at):
-            raise CircuitOpenError(origin, breaker.retry_in(origin, sent_at), request=request)
+        settled = final = False
         try:
-            response: Response = yield Send(request, attempt_timeout, stream)
+            if first is not None:
+                outcome, sent_at, final = first
+                first = None
+                if isinstance(outcome, TransportError):
+                    raise outcome
+                response: Response = outcome
+                settled = True
+            else:
+                sent_at = clock.monotonic()
+                if gate is not None:
+                    wait = gate.delay(origin, sent_at)
+                    if wait > 0.0 and sent_at + wait > covered + 1e-6:
+                        yield from _wait_for_gate(cfg, policy, request, origin, start)
+                        sent_at = clock.monotonic()
+                limits = _admit(cfg, policy, request, origin, timeout, start, sent_at, attempt)
+                response = yield Send(request, limits, stream)
         except TransportError as exc:
             now = clock.monotonic()
-            if breaker is not None:
-                breaker.record(origin, False, now)
+            if cfg.breaker is not None:
+                cfg.breaker.record(origin, False, now)
             decision = policy.decide_error(
                 attempt=attempt,
                 method=request.method,
@@ -289,17 +338,12 @@ def _attempts(
                     )
                 raise
         else:
-            status = response.status_code
-            if breaker is not None:
-                breaker.record(origin, status < 500, sent_at)
-            if gate is not None:
-                gate.observe(origin, status, response.headers, clock.time(), clock.monotonic())
-            # Fast path: a status no policy rule can retry.
-            if status < 400 or (status not in policy.retry_statuses and status != 403):
-                if budget is not None:
-                    budget.record_success()
+            if not settled:
+                final = _settle(cfg, policy, origin, response, sent_at)
+            if final:
                 response.attempts, response.retries = attempt, retries
                 return response
+            status = response.status_code
             decision = policy.decide_status(
                 attempt=attempt,
                 method=request.method,
@@ -411,6 +455,7 @@ def request_flow(
     *,
     stream: bool = False,
     policy: RetryPolicy | None = None,
+    first: FirstAttempt | None = None,
 ) -> Flow[Response]:
     """The whole life of one logical request: attempts, retries, waits and redirects.
 
@@ -420,12 +465,15 @@ def request_flow(
         cfg: The client's shared configuration and state.
         stream: Leave the final body unread.
         policy: Overrides ``cfg.retry`` for this request.
+        first: Attempt 1 as a runner's fast path made it, when the flow must take over.
     """
     policy = policy or cfg.retry
     history: list[Response] = []
-    start = cfg.clock.monotonic()
+    start = cfg.clock.monotonic() if first is None else first.start
+    outcome = None if first is None else (first.outcome, first.sent_at, first.final)
     while True:
-        response = yield from _attempts(request, timeout, stream, cfg, policy, start)
+        response = yield from _attempts(request, timeout, stream, cfg, policy, start, outcome)
+        outcome = None
         if not cfg.follow_redirects or response.status_code not in REDIRECT_STATUSES:
             if history:
                 response.history = history
@@ -444,6 +492,53 @@ def request_flow(
             yield Close(response)
         history.append(response)
         request = target
+
+
+@dataclass(slots=True)
+class FirstAttempt:
+    """Attempt 1 made by a runner's fast path, handed to the flow when it needs the policy."""
+
+    outcome: Response | TransportError
+    sent_at: float
+    start: float
+    final: bool
+
+
+@dataclass(slots=True)
+class FastPath:
+    """What a runner needs to send attempt 1 itself, without starting a flow.
+
+    Most requests succeed at once; making that attempt directly, with the same checks the
+    flow makes (:func:`_admit`, :func:`_settle`), spares every such request the generator
+    machinery. Anything else (a retryable status, an error, a redirect) is handed to
+    :func:`request_flow` with ``first=`` and continues exactly as if the flow had sent it.
+    """
+
+    timeout: Timeout
+    origin: str
+    start: float
+
+    @staticmethod
+    def begin(request: Request, timeout: Timeout, cfg: FlowConfig) -> FastPath | None:
+        """Admit attempt 1 now, or ``None`` when it must wait for a rate limit (use the flow)."""
+        clock = cfg.clock
+        now = clock.monotonic()
+        origin = (request.origin or origin_of(request.url)) if cfg.breaker or cfg.gate else ""
+        if cfg.gate is not None and cfg.gate.delay(origin, now) > 0.0:
+            return None
+        limits = _admit(cfg, cfg.retry, request, origin, timeout, now, now, 1)
+        return FastPath(limits, origin, now)
+
+    def settle(self, response: Response, cfg: FlowConfig) -> FirstAttempt | None:
+        """Settle attempt 1's response: ``None`` when it is the answer, else the handover."""
+        final = _settle(cfg, cfg.retry, self.origin, response, self.start)
+        if final and not (cfg.follow_redirects and response.status_code in REDIRECT_STATUSES):
+            return None
+        return FirstAttempt(response, self.start, self.start, final)
+
+    def failed(self, error: TransportError) -> FirstAttempt:
+        """Attempt 1 failed below HTTP: the handover for the flow to decide."""
+        return FirstAttempt(error, self.start, self.start, False)
 
 
 def call_flow(

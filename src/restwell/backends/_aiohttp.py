@@ -128,8 +128,23 @@ class AiohttpBackend:
             self._ssl = context
         self._max_body = max_body_size
         self._timeouts: dict[Timeout, aiohttp.ClientTimeout] = {}
+        self._last: tuple[Timeout | None, aiohttp.ClientTimeout] = (None, aiohttp.ClientTimeout())
+
+    @property
+    def session_headers(self) -> Headers | None:
+        """Headers a session the user gave sends itself (they win over restwell's defaults).
+
+        Per-request headers override a ``ClientSession``'s own, so without this restwell's
+        ``User-Agent``/``Accept`` defaults would replace the user's.
+        """
+        if self._owned or self._session is None:
+            return None
+        return Headers(list(self._session.headers.items()))
 
     def _timeout(self, timeout: Timeout) -> aiohttp.ClientTimeout:
+        last = self._last
+        if last[0] is timeout:  # the client's default object, nearly always
+            return last[1]
         converted = self._timeouts.get(timeout)
         if converted is None:
             connect = timeout.connect
@@ -142,6 +157,7 @@ class AiohttpBackend:
             )
             if len(self._timeouts) < 64:
                 self._timeouts[timeout] = converted
+        self._last = (timeout, converted)
         return converted
 
     def _open(self) -> aiohttp.ClientSession:
@@ -174,7 +190,9 @@ class AiohttpBackend:
         native = raw.headers
         return Response(
             raw.status,
-            Headers.wrap(functools.partial(native.getall, default=_NONE), native.items),
+            Headers.wrap(
+                functools.partial(native.getall, default=_NONE), native.items, native.__contains__
+            ),
             request=request,
             content=content,
             stream=_Stream(raw, request) if stream else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import ssl
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import urllib3
 from urllib3 import exceptions as u3
@@ -55,7 +56,7 @@ def wrap_urllib3_headers(native: urllib3.HTTPHeaderDict) -> Headers:
             entry = container.get(key.lower())
             return entry[1:] if entry else []
 
-        return Headers.wrap(getall, native.items)
+        return Headers.wrap(getall, native.items, container.__contains__)
     return Headers.wrap(native.getlist, native.items)
 
 
@@ -128,24 +129,36 @@ class Urllib3Backend:
         self._pool = pool
         self._max_body = max_body_size
         self._timeouts: dict[Timeout, urllib3.Timeout] = {}
+        self._last: tuple[Timeout | None, urllib3.Timeout] = (None, urllib3.Timeout())
 
     def _timeout(self, timeout: Timeout) -> urllib3.Timeout:
+        last = self._last
+        if last[0] is timeout:  # the client's default object, nearly always
+            return last[1]
         converted = self._timeouts.get(timeout)
         if converted is None:
             converted = urllib3.Timeout(connect=timeout.connect, read=timeout.read)
             if len(self._timeouts) < 64:  # deadline-shrunk timeouts are one-offs
                 self._timeouts[timeout] = converted
+        self._last = (timeout, converted)
         return converted
 
     def send(self, request: Request, timeout: Timeout, stream: bool) -> Response:
         """Send ``request`` once (no retries, no redirects)."""
         started = time.perf_counter()
         headers = request.headers.to_dict()
+        preload = not stream and self._max_body is None
         if self._bare:
             # urllib3 (and http.client below it) would add these when absent.
             for name in ("User-Agent", "Accept-Encoding"):
                 if name not in request.headers:
                     headers[name] = SKIP_HEADER
+        # Only options that differ from urllib3's defaults: each one passed costs a lookup.
+        # (Without a size limit urllib3 reads the whole body itself, which is cheaper; the
+        # pool never blocks, so there is no pool wait to bound.)
+        options: dict[str, Any] = {} if preload else {"preload_content": False}
+        if not self._decode:
+            options["decode_content"] = False
         try:
             raw = self._pool.urlopen(
                 request.method,
@@ -155,11 +168,14 @@ class Urllib3Backend:
                 retries=False,
                 redirect=False,
                 timeout=self._timeout(timeout),
-                pool_timeout=timeout.pool,
-                preload_content=False,
-                decode_content=self._decode,
+                **options,
             )
-            content = None if stream else self._read(raw, request)
+            if stream:
+                content = None
+            elif preload:
+                content = raw.data
+            else:
+                content = self._read(raw, request)
         except (u3.HTTPError, OSError) as exc:
             raise translate_urllib3(exc, request) from exc
         response = Response(

@@ -233,6 +233,17 @@ def is_rate_limited(status: int, headers: HeaderLookup) -> bool:
     return info is not None and info.exhausted
 
 
+_QUOTA_FIELDS = ("x-ratelimit-remaining", "ratelimit", "ratelimit-remaining")
+
+
+def _announces_quota(headers: HeaderLookup) -> bool:
+    # restwell's Headers answer this with one cheap membership test per name.
+    has_any = getattr(headers, "has_any", None)
+    if has_any is not None:
+        return bool(has_any(_QUOTA_FIELDS))
+    return any(headers.get(name) is not None for name in _QUOTA_FIELDS)
+
+
 class RateLimitGate:
     """Remembers, per key (usually an origin), until when the quota is known to be spent.
 
@@ -266,6 +277,8 @@ class RateLimitGate:
         wait: float | None = None
         if status in (429, 503, 403):
             wait = read_retry_after(headers, now)
+        elif not _announces_quota(headers):
+            return  # the usual success: no quota announced at all
         if wait is None:
             info = read_rate_limit(headers, now)
             if info is None or not info.exhausted or info.reset_after is None:
