@@ -12,6 +12,7 @@ import base64
 import inspect
 import json as _json
 import threading
+import weakref
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -178,6 +179,10 @@ class _ClientBase:
             random=random,
         )
         self._cache = cache
+        # Background revalidations running, by key: one at a time per stored response.
+        self._claims: set[str] = set()
+        self._claims_lock = threading.Lock()
+        self._threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._cache_policy = cache_policy or CachePolicy()
         self._closed = False
 
@@ -348,6 +353,18 @@ class _ClientBase:
         limits = self._timeout(timeout)
         fast = FastPath.begin(request, limits, self._config)
         return None if fast is None else (fast, limits)
+
+    def _claim(self, key: str) -> bool:
+        """Reserve background work ``key``; False when the same work is already running."""
+        with self._claims_lock:
+            if key in self._claims:
+                return False
+            self._claims.add(key)
+            return True
+
+    def _release(self, key: str) -> None:
+        with self._claims_lock:
+            self._claims.discard(key)
 
     @property
     def cache(self) -> CacheStorage | None:
@@ -541,8 +558,18 @@ class Client(_ClientBase, _Verbs[Response, Any]):
             return perform_cache(self._cache, action)  # type: ignore[arg-type]
         if kind is Spawn:
             assert isinstance(action, Spawn)
-            flow = action.flow
-            threading.Thread(target=run_sync, args=(flow, self._perform), daemon=True).start()
+            if self._claim(action.key):
+                spawned = action
+
+                def revalidate() -> None:
+                    try:
+                        run_sync(spawned.flow, self._perform)
+                    finally:
+                        self._release(spawned.key)
+
+                thread = threading.Thread(target=revalidate, daemon=True)
+                self._threads.add(thread)
+                thread.start()
             return None
         raise TypeError(f"unexpected flow action {action!r}")
 
@@ -631,8 +658,13 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         return _json_body(self.request(method, url, **kwargs))
 
     def close(self) -> None:
-        """Release every pooled connection. The client cannot be used afterwards."""
+        """Release every pooled connection. The client cannot be used afterwards.
+
+        Background revalidations still running get a moment to finish first.
+        """
         if not self._closed:
+            for thread in list(self._threads):
+                thread.join(1.0)
             self._closed = True
             self._backend.close()
 
@@ -720,13 +752,17 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
             return aperform_cache(self._cache, action)  # type: ignore[arg-type]
         if kind is Spawn:
             assert isinstance(action, Spawn)
-            return self._spawn(action.flow)
+            return self._spawn(action.flow, action.key)
         raise TypeError(f"unexpected flow action {action!r}")
 
-    async def _spawn(self, flow: Flow[Any]) -> None:
+    async def _spawn(self, flow: Flow[Any], key: str) -> None:
+        if not self._claim(key):
+            flow.close()
+            return
         task = asyncio.get_running_loop().create_task(run_async(flow, self._perform))
         self._background.add(task)  # a strong reference until it ends
         task.add_done_callback(self._background.discard)
+        task.add_done_callback(lambda _: self._release(key))
 
     async def send(
         self,

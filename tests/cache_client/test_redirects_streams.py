@@ -150,11 +150,6 @@ def test_stale_while_revalidate_from_a_stream_stores_the_new_answer(
     assert client.get(url, cache_mode="skip").status_code == 200  # the connection is free
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no single-flight: each stale answer under stale-while-revalidate starts its own "
-    "background revalidation, however many are already in flight for the same entry",
-)
 def test_one_background_revalidation_per_entry_at_a_time(
     client: Driver, origin: CacheOrigin, key: str, url: str, fake_clock: FakeClock
 ) -> None:

@@ -111,11 +111,6 @@ def test_invalidation_reaches_entries_stored_with_the_same_credentials(
     assert client.get(url).cache_status == "miss"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="entries are keyed per credential and §4.4 invalidation deletes only the writer's "
-    "own key: another credential's copy of the URI survives the write",
-)
 def test_invalidation_reaches_entries_stored_with_other_credentials(
     client: Driver, origin: CacheOrigin, key: str, url: str
 ) -> None:

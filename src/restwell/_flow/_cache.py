@@ -73,10 +73,11 @@ async def aperform_cache(storage: Any, action: CacheGet | CachePut | CacheDelete
 
 
 def _credential(request: Request) -> str:
-    """A fingerprint of the request's credentials, part of its cache key.
+    """A fingerprint of the request's credentials, part of each stored variant's id.
 
     So an answer cached for one credential is never served to another, in a private cache
-    as much as in a shared one.
+    as much as in a shared one; the primary key stays the URI's, so a write by anyone
+    invalidates every credential's copy (§4.4).
     """
     # Both, when both are sent: the same Authorization with another Cookie (session) is
     # another credential, and its answer may be just as personal.
@@ -84,7 +85,12 @@ def _credential(request: Request) -> str:
     auth = "\n".join(f"{name}: {value}" for name, value in found if value)
     if not auth:
         return ""
-    return " cred=" + hashlib.sha256(auth.encode()).hexdigest()[:16]
+    return hashlib.sha256(auth.encode()).hexdigest()[:16]
+
+
+def _slot(cred: str, variant: str) -> str:
+    """The storage variant id: whose answer it is, then which ``Vary`` variant."""
+    return f"{cred}|{variant}"
 
 
 def _say(request: Request, status: str, reason: str) -> None:
@@ -117,10 +123,13 @@ def _safe(action: CacheGet | CachePut | CacheDelete) -> Flow[Any]:
         return None
 
 
-def _entries(key: str) -> Flow[list[StoredResponse]]:
+def _entries(key: str, cred: str) -> Flow[list[StoredResponse]]:
     raw = yield from _safe(CacheGet(key))
     entries: list[StoredResponse] = []
+    mine = f"{cred}|"
     for variant, value in raw or ():
+        if not variant.startswith(mine):
+            continue  # another credential's answer
         try:
             entries.append(StoredResponse.from_bytes(value))
         except ValueError as exc:
@@ -129,12 +138,13 @@ def _entries(key: str) -> Flow[list[StoredResponse]]:
     return entries
 
 
-def _apply(key: str, policy: CachePolicy, result: Freshened, now: float) -> Flow[None]:
+def _apply(call: _Call, result: Freshened, now: float) -> Flow[None]:
+    key, cred, policy = call.key, call.cred, call.policy
     for entry in result.removed:
-        yield from _safe(CachePut(key, entry.variant, b"", 0.0))
+        yield from _safe(CachePut(key, _slot(cred, entry.variant), b"", 0.0))
     for entry in result.updated:
-        blob = entry.to_bytes()
-        yield from _safe(CachePut(key, entry.variant, blob, policy.storage_ttl(entry, now)))
+        ttl = policy.storage_ttl(entry, now)
+        yield from _safe(CachePut(key, _slot(cred, entry.variant), entry.to_bytes(), ttl))
 
 
 @dataclass(slots=True)
@@ -147,6 +157,7 @@ class _Call:
     policy: CachePolicy
     retry: RetryPolicy | None
     key: str
+    cred: str
     custom_key: bool
     max_entry_bytes: int | None
     stream: bool
@@ -193,11 +204,11 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
             return served
     raw_headers = response.headers.raw()
     if status == 304 and decision.conditional_headers:
-        entries = yield from _entries(call.key)
+        entries = yield from _entries(call.key, call.cred)
         result = policy.freshen(
             request.method, request.headers, raw_headers, entries, request_time, response_time
         )
-        yield from _apply(call.key, policy, result, response_time)
+        yield from _apply(call, result, response_time)
         if result.entry is not None:
             _say(request, "revalidated", result.reason)
             answer = policy.respond(request.method, request.headers, result.entry, clock.time())
@@ -218,11 +229,11 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         for stale_key in policy.invalidation_keys(request.method, request.url, status, raw_headers):
             yield from _safe(CacheDelete(stale_key))
     if request.method == "HEAD":
-        entries = yield from _entries(call.key)
+        entries = yield from _entries(call.key, call.cred)
         result = policy.freshen_with_head(
             request.headers, status, raw_headers, entries, request_time, response_time
         )
-        yield from _apply(call.key, policy, result, response_time)
+        yield from _apply(call, result, response_time)
     response.cache_status = "miss"
     if response._content is None:
         _say(request, "miss", "streamed response, not stored")
@@ -250,7 +261,8 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
     reason = stored.reason
     if stored.store and stored.entry is not None and stored.key is not None:
         blob = stored.entry.to_bytes()
-        kept = yield from _safe(CachePut(stored.key, stored.entry.variant, blob, stored.ttl))
+        slot = _slot(call.cred, stored.entry.variant)
+        kept = yield from _safe(CachePut(stored.key, slot, blob, stored.ttl))
         if kept is False:  # the entry (headers and all) is over the storage's limit
             reason = f"not stored: the entry's {len(blob)} bytes exceed the storage's limit"
         elif kept is None:
@@ -307,8 +319,6 @@ def cached_flow(
                 sent, status, raw = answer.request, answer.status_code, answer.headers.raw()
                 for stale_key in policy.invalidation_keys(sent.method, sent.url, status, raw):
                     yield from _safe(CacheDelete(stale_key))
-                    if _credential(sent):
-                        yield from _safe(CacheDelete(stale_key + _credential(sent)))
         response.cache_status = "bypass"
         _say(request, "bypass", "skipped" if mode == "skip" else "method not cached")
         return response
@@ -319,12 +329,13 @@ def cached_flow(
         cfg,
         policy,
         retry,
-        primary + _credential(request),
+        primary,
+        _credential(request),
         key is not None,
         max_entry_bytes,
         stream,
     )
-    entries = yield from _entries(call.key)
+    entries = yield from _entries(call.key, call.cred)
     lookup_headers: Any = request.headers
     if mode == "refresh":
         lookup_headers = _NoCache(request.headers)
@@ -333,7 +344,7 @@ def cached_flow(
         what = "hit" if decision.action is CacheAction.FRESH else "stale"
         _say(request, what, decision.reason)
         if decision.revalidate_in_background:
-            yield Spawn(_background(call, decision))
+            yield Spawn(_background(call, decision), f"{call.key}|{call.cred}")
         return _answer(decision.response, request, what)
     if decision.action is CacheAction.ONLY_IF_CACHED_MISS:
         _say(request, "miss", decision.reason)

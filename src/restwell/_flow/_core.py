@@ -112,9 +112,13 @@ class CacheDelete:
 
 @dataclass(slots=True)
 class Spawn:
-    """Run ``flow`` in the background (stale-while-revalidate); its errors are only logged."""
+    """Run ``flow`` in the background (stale-while-revalidate); its errors are only logged.
+
+    ``key`` names the work: a runner starts no second one with the same key while one runs.
+    """
 
     flow: Generator[Any, Any, Any]
+    key: str = ""
 
 
 class _Call:
