@@ -8,7 +8,6 @@ import json
 import time
 from urllib.parse import quote
 
-import pytest
 import urllib3
 
 from restwell import Timeout
