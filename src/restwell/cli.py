@@ -1,4 +1,4 @@
-"""The ``restwell`` command: ``check``, ``serve`` and ``demo`` (``github`` follows).
+"""The ``restwell`` command: ``check``, ``serve``, ``demo``, ``github`` and ``bench``.
 
 Needs the ``cli`` extra (typer, rich); ``serve`` and ``demo`` also need ``server``. A missing
 extra is reported by name, and user mistakes end with a one-line error, never a traceback.
@@ -316,6 +316,296 @@ else:
             except OSError as exc:
                 usage_error(f"cannot write {str(junit_xml)!r}: {exc.strerror or exc}")
         raise typer.Exit(report.exit_code)
+
+    # -- restwell github / restwell bench ------------------------------------------------------
+
+    github_app = typer.Typer(
+        help="Query the GitHub REST API with restwell's GitHub client (tables, or --json). "
+        "Here, point --base-url at a fake GitHub ('restwell github fake').",
+        no_args_is_help=True,
+    )
+    bench_app = typer.Typer(help="Benchmarks against local servers.", no_args_is_help=True)
+    app.add_typer(github_app, name="github")
+    app.add_typer(bench_app, name="bench")
+
+    _GITHUB_URL = "https://api.github.com"
+    _BASE_URL_OPTION = typer.Option(
+        _GITHUB_URL, "--base-url", help="API root (GitHub Enterprise: https://HOST/api/v3)."
+    )
+    _TOKEN_OPTION = typer.Option(
+        None, "--token", envvar="GITHUB_TOKEN", show_envvar=True, help="Token to send."
+    )
+    _JSON_OPTION = typer.Option(False, "--json", help="Print JSON instead of a table.")
+
+    def _fail(message: str, code: int) -> NoReturn:
+        Console(stderr=True).print(
+            f"[red]error:[/] {escape(message)}", highlight=False, soft_wrap=True
+        )
+        raise typer.Exit(code)
+
+    def _github(base_url: str, token: str | None, call: Callable[[Any], Any]) -> Any:
+        """Run ``call(client)``; errors end the command with one line (exit 1, or 2 for usage)."""
+        from restwell import github
+
+        errors = Console(stderr=True)
+
+        def waiting(event: github.RateLimitWait) -> None:
+            errors.print(
+                f"[yellow]rate limit:[/] {escape(event.reason)}; waiting {event.seconds:.0f}s "
+                f"until {event.reset_datetime:%H:%M:%S} UTC",
+                highlight=False,
+            )
+
+        try:
+            with github.GitHubClient(
+                token or "", base_url=base_url, on_rate_limit_wait=waiting
+            ) as client:
+                return call(client)
+        except github.GitHubError as exc:
+            _fail(str(exc), 1)
+        except restwell.errors.InvalidURL as exc:
+            _fail(str(exc), 2)
+        except restwell.RestwellError as exc:
+            _fail(str(exc), 1)
+        except ValueError as exc:
+            _fail(str(exc), 2)
+        except Exception as exc:  # never a traceback
+            _fail(f"unexpected {type(exc).__name__}: {exc}", 1)
+
+    def _plain(value: Any) -> Any:
+        """A model (or anything inside one) as JSON-ready data."""
+        import dataclasses
+        import datetime
+
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return {
+                f.name: _plain(getattr(value, f.name))
+                for f in dataclasses.fields(value)
+                if f.name != "raw"
+            }
+        if isinstance(value, datetime.datetime):
+            return value.isoformat().replace("+00:00", "Z")
+        if isinstance(value, list | tuple):
+            return [_plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: _plain(v) for k, v in value.items()}
+        return value
+
+    def _echo_json(value: Any) -> None:
+        import json
+
+        typer.echo(json.dumps(_plain(value), indent=2, ensure_ascii=False))
+
+    @github_app.command("user")
+    def github_user(
+        name: str = typer.Argument(..., help="The account's login."),
+        base_url: str = _BASE_URL_OPTION,
+        token: str | None = _TOKEN_OPTION,
+        json_output: bool = _JSON_OPTION,
+    ) -> None:
+        """Show a GitHub account (GET /users/NAME)."""
+        user = _github(base_url, token, lambda gh: gh.get_user(name))
+        if json_output:
+            _echo_json(user)
+            return
+        table = Table(title=f"{user.login} ({user.type})", show_header=False)
+        table.add_column("field", style="bold")
+        table.add_column("value")
+        for field, value in _plain(user).items():
+            if value not in (None, ""):
+                table.add_row(field, escape(str(value)))
+        console.print(table)
+
+    @github_app.command("repos")
+    def github_repos(
+        name: str = typer.Argument(..., help="The account's login."),
+        per_page: int = typer.Option(100, min=1, max=100, help="Repositories per page."),
+        start_page: int = typer.Option(1, min=1, help="Page to start from (to resume)."),
+        base_url: str = _BASE_URL_OPTION,
+        token: str | None = _TOKEN_OPTION,
+        json_output: bool = _JSON_OPTION,
+    ) -> None:
+        """List an account's public repositories, every page (GET /users/NAME/repos)."""
+        repos = _github(
+            base_url,
+            token,
+            lambda gh: gh.list_repos(name, per_page=per_page, start_page=start_page),
+        )
+        if json_output:
+            _echo_json(repos)
+            return
+        table = Table(title=f"repositories of {name} ({len(repos)})")
+        for column in ("name", "language", "stars", "forks", "pushed", "description"):
+            table.add_column(column, justify="right" if column in ("stars", "forks") else "left")
+        for repo in repos:
+            table.add_row(
+                escape(repo.name) + (" [dim](fork)[/]" if repo.fork else ""),
+                escape(repo.language or ""),
+                str(repo.stargazers_count),
+                str(repo.forks_count),
+                f"{repo.pushed_at:%Y-%m-%d}" if repo.pushed_at else "",
+                escape((repo.description or "")[:60]),
+            )
+        console.print(table)
+
+    @github_app.command("languages")
+    def github_languages(
+        full_name: str = typer.Argument(..., metavar="OWNER/REPO", help="The repository."),
+        base_url: str = _BASE_URL_OPTION,
+        token: str | None = _TOKEN_OPTION,
+        json_output: bool = _JSON_OPTION,
+    ) -> None:
+        """Show a repository's languages, in bytes of code (GET /repos/OWNER/REPO/languages)."""
+        from restwell.github._core import split_full_name
+
+        try:
+            owner, repo = split_full_name(full_name)
+        except ValueError as exc:
+            _fail(str(exc), 2)
+        languages = _github(base_url, token, lambda gh: gh.get_repo_languages(owner, repo))
+        if json_output:
+            _echo_json(languages)
+            return
+        total = sum(languages.values()) or 1
+        table = Table(title=f"languages of {owner}/{repo}")
+        table.add_column("language")
+        table.add_column("bytes", justify="right")
+        table.add_column("share", justify="right")
+        for language, size in sorted(languages.items(), key=lambda kv: -kv[1]):
+            table.add_row(escape(language), f"{size:,}", f"{100 * size / total:.1f}%")
+        console.print(table)
+
+    def _duration(text: str) -> float:
+        """Seconds from ``100ms``, ``0.1s`` or ``0.1``."""
+        value = text.strip().lower()
+        scale = 1.0
+        if value.endswith("ms"):
+            value, scale = value[:-2], 0.001
+        elif value.endswith("s"):
+            value = value[:-1]
+        try:
+            seconds = float(value) * scale
+        except ValueError:
+            raise ValueError(f"expected a duration like 100ms or 0.5s, got {text!r}") from None
+        if not 0 <= seconds < 3600:
+            raise ValueError(f"the duration must be from 0 to an hour, got {text!r}")
+        return seconds
+
+    @github_app.command("fake")
+    def github_fake(
+        port: int = typer.Option(8080, help="Port to listen on (127.0.0.1)."),
+        users: int = typer.Option(10, min=0, help="Users user1..userN."),
+        repos_per_user: int = typer.Option(30, min=0, help="Repositories per user."),
+        latency: str = typer.Option("0ms", help="Added to every request, e.g. 100ms."),
+        rate_limit: int = typer.Option(5000, min=0, help="Requests per window per token."),
+        window: float = typer.Option(3600.0, min=0.001, help="Rate-limit window in seconds."),
+    ) -> None:
+        """Serve a fake GitHub API on 127.0.0.1 (for demos; no internet needed)."""
+        try:
+            from restwell.server.github import GitHubSettings, run_github
+        except ImportError as exc:
+            _fail(f"this command needs the 'server' extra ({exc.name} is missing)", 2)
+        try:
+            settings = GitHubSettings(
+                users=users,
+                repos_per_user=repos_per_user,
+                latency=_duration(latency),
+                rate_limit=rate_limit,
+                window=window,
+            )
+        except ValueError as exc:
+            _fail(str(exc), 2)
+        console.print(f"fake GitHub on http://127.0.0.1:{port} (users user1..user{users})")
+        run_github(settings, port=port)
+
+    @bench_app.command("github")
+    def bench_github(
+        users: int = typer.Option(10, min=1, max=1000, help="Users whose repositories to list."),
+        latency: str = typer.Option("100ms", help="Latency of the fake GitHub, e.g. 100ms."),
+        repos_per_user: int = typer.Option(30, min=1, max=100, help="Repositories per user."),
+        base_url: str | None = typer.Option(
+            None,
+            "--base-url",
+            help="Measure this fake GitHub instead of starting one (users user1..userN).",
+        ),
+        token: str | None = typer.Option(
+            None, "--token", help="Token to send (with --base-url; default GITHUB_TOKEN)."
+        ),
+        rounds: int = typer.Option(3, min=1, max=50, help="Runs of each mode (medians shown)."),
+        json_output: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+    ) -> None:
+        """Time listing N users' repositories: sequential (sync) against concurrent (async).
+
+        Starts the fake GitHub with the given latency (unless --base-url), lists each user's
+        repositories one after the other with GitHubClient, then all at once with
+        AsyncGitHubClient and asyncio.gather, and prints both times and the speedup.
+        """
+        from restwell.github._bench import run_bench
+
+        try:
+            delay = _duration(latency)
+        except ValueError as exc:
+            _fail(str(exc), 2)
+        logins = [f"user{n}" for n in range(1, users + 1)]
+        try:
+            with contextlib.ExitStack() as stack:
+                if base_url is None:
+                    try:
+                        from restwell.server.github import (
+                            GitHubSettings,
+                            serve_github_in_process,
+                        )
+                    except ImportError as exc:
+                        _fail(f"this command needs the 'server' extra ({exc.name} is missing)", 2)
+                    settings = GitHubSettings(
+                        users=users, repos_per_user=repos_per_user, latency=delay
+                    )
+                    # A process of its own: a server thread would share the interpreter lock
+                    # with the clients and make its work look like theirs.
+                    url = stack.enter_context(serve_github_in_process(settings))
+                    key: str | None = token or "restwell-bench"
+                else:
+                    url, key, delay = base_url, token, -1.0
+                result = run_bench(url, logins, token=key, rounds=rounds)
+        except typer.Exit:
+            raise
+        except restwell.errors.InvalidURL as exc:
+            _fail(str(exc), 2)
+        except (restwell.RestwellError, RuntimeError) as exc:
+            _fail(str(exc), 1)
+        summary = {
+            "benchmark": "github",
+            **result.to_dict(),
+            "latency_seconds": None if delay < 0 else delay,
+            "ideal_speedup": users,
+        }
+        if json_output:
+            import json
+
+            typer.echo(json.dumps(summary, indent=2))
+            return
+        where = "" if delay < 0 else f", {delay * 1000:g} ms latency"
+        where += f", median of {rounds}" if rounds > 1 else ""
+        table = Table(
+            title=f"{users} users' repositories ({result.repos} repos, {result.pages} pages{where})"
+        )
+        table.add_column("mode", no_wrap=True)
+        table.add_column("client", no_wrap=True)
+        table.add_column("seconds", justify="right", no_wrap=True)
+        table.add_column("", no_wrap=True)
+        longest = max(result.sequential, result.concurrent) or 1.0
+        for label, client, seconds in (
+            ("sequential", "GitHubClient", result.sequential),
+            ("concurrent", "AsyncGitHubClient, gather", result.concurrent),
+        ):
+            bar = "█" * max(1, round(24 * seconds / longest))
+            table.add_row(label, client, f"{seconds:.3f}", f"[cyan]{bar}[/]")
+        console.print(table)
+        console.print(
+            f"speedup [bold]{result.speedup:.1f}x[/] (at most {users}x: "
+            "one round trip per user either way)",
+            highlight=False,
+        )
 
     def main() -> None:
         """Entry point of the ``restwell`` command."""

@@ -8,6 +8,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from typing import Any
 
 import uvicorn
 
@@ -24,6 +25,70 @@ def run(settings: ServerSettings | None = None, host: str = "127.0.0.1", port: i
         port: Port to listen on.
     """
     uvicorn.run(create_app(settings), host=host, port=port)
+
+
+def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
+    """A TCP socket bound to ``host:port`` (0: a free port), ready to hand to uvicorn.
+
+    The explicit IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets whose proto
+    says TCP, and without it every response with a body waits ~40 ms (Nagle + delayed ACK).
+    """
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    return sock
+
+
+@contextmanager
+def serve_app_in_thread(
+    app: Any, *, name: str = "server", timeout: float = 10.0, **config: Any
+) -> Iterator[str]:
+    """Run any ASGI app with uvicorn on a free port of 127.0.0.1 in a background thread.
+
+    Args:
+        app: The ASGI application.
+        name: For the thread's name and the error message.
+        timeout: Seconds to wait for the server to start, and then to stop.
+        **config: More ``uvicorn.Config`` options.
+
+    Yields:
+        The base URL, e.g. ``http://127.0.0.1:54321``.
+
+    Raises:
+        RuntimeError: The server did not start (uvicorn logs why).
+    """
+    # Binding here, rather than letting uvicorn pick a port, tells us the port without a race.
+    sock = bind()
+    port: int = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            access_log=False,
+            timeout_graceful_shutdown=math.ceil(timeout),
+            **config,
+        )
+    )
+
+    def serve() -> None:
+        # uvicorn calls sys.exit() when the app fails to start, after logging why.
+        with suppress(SystemExit):
+            server.run(sockets=[sock])
+
+    thread = threading.Thread(target=serve, name=f"restwell-{name}-{port}", daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + timeout
+        # uvicorn sets `started` once the lifespan startup has finished.
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError(f"the {name} on port {port} did not start")
+            time.sleep(0.01)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout)
+        sock.close()
 
 
 @contextmanager
@@ -47,39 +112,5 @@ def serve_in_thread(
     Raises:
         RuntimeError: The server did not start (uvicorn logs why).
     """
-    app = create_app(settings)
-    # Binding here, rather than letting uvicorn pick a port, tells us the port without a race.
-    # The explicit IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets whose proto
-    # says TCP, and without it every response with a body waits ~40 ms (Nagle + delayed ACK).
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port: int = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app,
-            log_level="warning",
-            access_log=False,
-            timeout_graceful_shutdown=math.ceil(timeout),
-        )
-    )
-
-    def serve() -> None:
-        # uvicorn calls sys.exit() when the app fails to start, after logging why.
-        with suppress(SystemExit):
-            server.run(sockets=[sock])
-
-    thread = threading.Thread(target=serve, name=f"restwell-server-{port}", daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + timeout
-        # uvicorn sets `started` once the lifespan startup (table creation) has finished.
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError(f"the restwell server on port {port} did not start")
-            time.sleep(0.01)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout)
-        sock.close()
+    with serve_app_in_thread(create_app(settings), name="restwell server", timeout=timeout) as url:
+        yield url
