@@ -31,9 +31,10 @@ lint: $(STAMP)
 	$(BIN)/mypy --strict
 	$(BIN)/lint-imports
 
-## bench: measure restwell against raw aiohttp/urllib3 on a local nginx
+## bench: restwell vs raw aiohttp/urllib3 on a local nginx; GitHub sequential vs concurrent
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/restwell bench github --users 10 --latency 100ms
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
