@@ -296,6 +296,20 @@ def _spent_quota(reset_in: int) -> dict[str, str]:
     }
 
 
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """A ``Transfer-Encoding: chunked`` request body, decoded (trailers are skipped)."""
+    body = bytearray()
+    while True:
+        size_line = await reader.readuntil(b"\r\n")
+        size = int(size_line.split(b";", 1)[0].strip(), 16)
+        if size == 0:
+            while await reader.readuntil(b"\r\n") != b"\r\n":
+                pass  # trailer fields
+            return bytes(body)
+        body += await reader.readexactly(size)
+        await reader.readexactly(2)  # the CRLF closing the chunk
+
+
 async def _serve_connection(
     origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
@@ -313,7 +327,10 @@ async def _serve_connection(
                 if line:
                     name, _, value = line.partition(":")
                     headers[name.strip().lower()] = value.strip()
-            body = await reader.readexactly(int(headers.get("content-length", "0")))
+            if "chunked" in headers.get("transfer-encoding", "").lower():
+                body = await _read_chunked(reader)
+            else:
+                body = await reader.readexactly(int(headers.get("content-length", "0")))
             try:
                 reply = await origin.handle(method, target, headers, body, cid)
             except _Drop:
@@ -346,7 +363,9 @@ async def _serve_connection(
 def running_origin() -> Iterator[Origin]:
     """Start the origin on a free port of 127.0.0.1 in a thread; stop it afterwards."""
     origin = Origin()
-    sock = socket.socket()
+    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
+    # so replies are not held back by Nagle's algorithm waiting for the client's ACK.
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
     origin.port = sock.getsockname()[1]

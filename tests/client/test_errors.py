@@ -155,6 +155,7 @@ def _causes(error: BaseException) -> list[BaseException]:
     return out
 
 
+@pytest.mark.needs("client", "credentials")
 def test_tokens_never_appear_in_reprs_errors_or_logs(
     make_client: DriverFactory,
     origin: Origin,
@@ -208,6 +209,7 @@ def test_tokens_never_appear_in_reprs_errors_or_logs(
         assert _clean(repr(record.__dict__))
 
 
+@pytest.mark.needs("client")
 def test_userinfo_in_base_url_is_not_shown(make_client: DriverFactory, origin: Origin) -> None:
     host = origin.url.removeprefix("http://")
     client = make_client(f"http://ada:{TOKEN}@{host}")

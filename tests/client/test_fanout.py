@@ -17,6 +17,8 @@ from restwell.errors import ConnectError, NotFound
 from tests.drivers import AsyncDriverFactory
 from tests.origin import Origin
 
+pytestmark = pytest.mark.needs("gather")
+
 
 def test_gather_returns_results_in_input_order_with_per_item_errors(
     make_async_client: AsyncDriverFactory,

@@ -13,6 +13,7 @@ from tests.drivers import DriverFactory, SyncDriverFactory
 from tests.origin import Origin
 
 
+@pytest.mark.needs("blocking_guard")
 def test_sync_client_inside_a_running_event_loop_raises(
     make_sync_client: SyncDriverFactory, origin: Origin, key: str
 ) -> None:
@@ -30,6 +31,7 @@ def test_sync_client_inside_a_running_event_loop_raises(
     assert isinstance(BlockingCallError("x"), RuntimeError)
 
 
+@pytest.mark.needs("blocking_guard")
 def test_sync_client_can_be_allowed_in_an_event_loop(
     make_sync_client: SyncDriverFactory,
 ) -> None:
@@ -41,6 +43,7 @@ def test_sync_client_can_be_allowed_in_an_event_loop(
     assert asyncio.run(main()) == 200
 
 
+@pytest.mark.needs("blocking_guard", "stream")
 def test_sync_client_streaming_inside_an_event_loop_raises(
     make_sync_client: SyncDriverFactory,
 ) -> None:
@@ -83,6 +86,7 @@ def test_leaving_the_context_manager_closes_pooled_connections(
     assert origin.wait_closed(first)
 
 
+@pytest.mark.needs("client")
 def test_a_closed_client_refuses_requests(make_client: DriverFactory, key: str) -> None:
     driver = make_client()
     driver.request("GET", "/ok")
@@ -96,6 +100,7 @@ def test_a_closed_client_refuses_requests(make_client: DriverFactory, key: str) 
     driver.exit()  # closing twice is harmless
 
 
+@pytest.mark.needs("client")
 def test_closing_a_client_that_never_sent_is_harmless(make_client: DriverFactory) -> None:
     driver = make_client()
     driver.exit()
@@ -103,6 +108,7 @@ def test_closing_a_client_that_never_sent_is_harmless(make_client: DriverFactory
         driver.request("GET", "/ok")
 
 
+@pytest.mark.needs("client")
 def test_invalid_base_url_is_refused(make_client: DriverFactory) -> None:
     with pytest.raises(restwell.errors.InvalidURL, match="base_url must be an absolute"):
         make_client("ftp://example.com")

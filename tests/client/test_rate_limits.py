@@ -51,6 +51,7 @@ def test_429_is_retried_after_an_http_date_retry_after(
     assert no_sleep == [3.0]
 
 
+@pytest.mark.real_wait
 def test_429_retry_after_is_really_waited_once(
     make_client: DriverFactory, origin: Origin, key: str
 ) -> None:

@@ -173,6 +173,8 @@ def test_read_timeout_get_is_retried_once_per_server_hit(
     assert [r.decision.delay for r in info.value.retries] == [0.01, 0.01]
 
 
+@pytest.mark.needs("deadline_timeout")
+@pytest.mark.real_wait
 def test_deadline_shrinks_the_read_timeout_of_the_only_attempt(
     make_client: DriverFactory, origin: Origin, key: str
 ) -> None:
@@ -189,6 +191,8 @@ def test_deadline_shrinks_the_read_timeout_of_the_only_attempt(
     assert origin.hits(key) == 1
 
 
+@pytest.mark.needs("deadline_timeout")
+@pytest.mark.real_wait
 def test_deadline_bounds_the_total_time_of_several_attempts(
     make_client: DriverFactory, origin: Origin, key: str
 ) -> None:
@@ -364,9 +368,12 @@ def test_on_retry_hooks_get_the_request_and_each_record(
     assert [record for _, record in first] == response.retries
     assert [record.attempt for _, record in first] == [1, 2]
     assert second == [1, 2]
-    assert first[0][0] is first[1][0] is response.request
+    assert first[0][0] is first[1][0]  # one request, retried
     assert first[0][0].method == "GET"
     assert first[0][0].url == f"{origin.url}/flaky/{key}?fail=2"
+    if "client" in client.capabilities:
+        # (An integration's hooks get its own view of the library's request.)
+        assert first[0][0] is response.request
 
 
 def test_a_single_callable_is_accepted_as_on_retry(

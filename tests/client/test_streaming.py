@@ -10,6 +10,8 @@ from restwell.errors import BodyTooLarge, StreamNotRead
 from tests.drivers import DriverFactory
 from tests.origin import Origin, body_bytes
 
+pytestmark = pytest.mark.needs("stream")
+
 
 def test_stream_yields_the_whole_body_in_chunks(make_client: DriverFactory) -> None:
     client = make_client()
@@ -80,3 +82,16 @@ def test_max_body_size_counts_the_whole_body_not_the_first_read(
     with pytest.raises(BodyTooLarge):
         client.request("GET", "/trickle?n=100000&first=100&pause=0.05")
     assert len(client.request("GET", "/trickle?n=5000&first=100&pause=0.05").content) == 5000
+
+
+def test_a_body_over_max_body_size_closes_its_connection(
+    make_client: DriverFactory, origin: Origin, key: str
+) -> None:
+    client = make_client(max_body_size=1000)
+    pooled = client.request_json("GET", f"/conn/{key}")["connection"]
+    with pytest.raises(BodyTooLarge) as info:
+        client.request("GET", "/bytes?n=1000000")  # on the pooled connection, left mid-body
+    # Closed now, while the error (and its traceback, as a logger would keep it) is alive:
+    # not when garbage collection gets round to it.
+    assert origin.wait_closed(pooled, timeout=2)
+    assert info.value.__traceback__ is not None

@@ -28,7 +28,7 @@ from restwell.errors import (
     WriteTimeout,
 )
 
-__all__ = ["AsyncHttpxBackend", "HttpxBackend"]
+__all__ = ["AsyncHttpxBackend", "HttpxBackend", "disable_transport_retries"]
 
 
 def _module_of(client: object) -> ModuleType:
@@ -59,14 +59,27 @@ def translate_httpx(mod: Any, exc: Exception, request: Request) -> Exception:
     return TransportError(f"{type(exc).__name__}: {exc}", request=request)
 
 
+def disable_transport_retries(transport: Any) -> int:
+    """Turn off the connect retries of an httpx transport (``retries=``); returns how many it had.
+
+    restwell's policy retries instead, so connect attempts are not multiplied (as the requests
+    backend turns off urllib3's retries). New connections of the pool see the change.
+    """
+    pool: Any = getattr(transport, "_pool", None)
+    retries = getattr(pool, "_retries", 0)
+    if retries:
+        pool._retries = 0
+    return int(retries or 0)
+
+
 def _warn_transport_retries(client: Any) -> None:
-    # httpx transports can retry failed connects themselves (`retries=`); say so once.
-    pool: Any = getattr(getattr(client, "_transport", None), "_pool", None)
-    if getattr(pool, "_retries", 0):
+    # httpx transports can retry failed connects themselves (`retries=`): turn it off, say so.
+    transports = [getattr(client, "_transport", None), *getattr(client, "_mounts", {}).values()]
+    retries = max((disable_transport_retries(t) for t in transports if t is not None), default=0)
+    if retries:
         warnings.warn(
-            "the httpx client's transport retries connects itself (retries="
-            f"{pool._retries}); with restwell's retries on top, connect attempts multiply: "
-            "create the transport with retries=0",
+            f"restwell turned off the connect retries of the httpx client's transport (retries="
+            f"{retries}): restwell's policy retries instead, so attempts are not multiplied",
             RuntimeWarning,
             stacklevel=4,
         )

@@ -175,9 +175,12 @@ class RequestsBackend:
         )
 
     def _read(self, raw: requests.Response, request: Request) -> bytes:
-        data = read_limited(raw.iter_content(65536), self._max_body, request)
-        raw.close()
-        return data
+        try:
+            return read_limited(raw.iter_content(65536), self._max_body, request)
+        finally:
+            # Also when the body is too large or cut short: a connection left mid-body is
+            # closed here, not leaked until garbage collection.
+            raw.close()
 
     def close(self) -> None:
         """Close the session if restwell created it."""

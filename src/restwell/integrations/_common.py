@@ -7,6 +7,8 @@ from typing import Any
 
 from restwell._flow import FlowConfig, RetryHook, build_config, coerce_policy
 from restwell._flow._core import Clock
+from restwell._models import Response
+from restwell.errors import InvalidURL, TransportError
 from restwell.policy import (
     NEEDS_KEY_METHODS,
     CircuitBreaker,
@@ -16,12 +18,45 @@ from restwell.policy import (
     new_idempotency_key,
 )
 
-__all__ = ["MAX_REPLAY_BYTES", "IntegrationBase", "override_policy"]
+__all__ = [
+    "MAX_REPLAY_BYTES",
+    "NATIVE_ERRORS",
+    "IntegrationBase",
+    "native_error",
+    "override_policy",
+    "report",
+]
 
 MAX_REPLAY_BYTES = 1024 * 1024
 """Streamed request bodies up to this size are buffered so a retry can send them again."""
 
 _UNSET: Any = object()
+
+NATIVE_ERRORS = (TransportError, InvalidURL)
+"""restwell errors that stand for a library's own exception (kept as ``__cause__``): an
+integration raises that exception instead, so its users catch what their library raises."""
+
+
+def report(outcome: Response | TransportError) -> dict[str, Any]:
+    """What the policy did for one request: attempts, retries, and why it stopped."""
+    return {
+        "attempts": outcome.attempts,
+        "retries": outcome.retries,
+        "stop_reason": outcome.stop_reason,
+    }
+
+
+def native_error(exc: Exception) -> BaseException:
+    """The library's own exception behind ``exc``, carrying restwell's report as ``.restwell``.
+
+    The report says how many attempts were made and why no further one was (e.g. a request
+    body that could not be sent again).
+    """
+    native = exc.__cause__ if exc.__cause__ is not None else exc
+    if isinstance(exc, TransportError) and native is not exc:
+        # (Every exception has a __dict__, so any library's can carry the report.)
+        native.restwell = report(exc)  # type: ignore[attr-defined]
+    return native
 
 
 def override_policy(value: Any) -> RetryPolicy | None:

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from typing import Any
 
 import aiohttp
@@ -27,15 +28,31 @@ from aiohttp import payload
 
 from restwell._flow import Close, FlowAction, Send, Sleep, asleep, request_flow, run_async
 from restwell._models import Headers, Request, Response, Timeout
-from restwell.backends._aiohttp import translate_aiohttp
-from restwell.errors import TransportError
-from restwell.integrations._common import IntegrationBase
+from restwell.backends._aiohttp import _no_hidden_retry, translate_aiohttp
+from restwell.integrations._common import NATIVE_ERRORS, IntegrationBase, native_error, report
 
 __all__ = ["RetryMiddleware"]
 
 _ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 _NONE: list[str] = []
 _UNBOUNDED = Timeout(None, None, None)
+
+# aiohttp resends an idempotent request once, through every middleware again, when it fails
+# with one of these (connector errors excepted) and the session's hidden retry is on.
+_RESENT = (aiohttp.ClientOSError, aiohttp.ServerDisconnectedError)
+_NOT_RESENT = (aiohttp.ClientConnectorError, aiohttp.ConnectionTimeoutError)
+_IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "TRACE", "PUT", "DELETE"})
+# The request (its aiohttp timer, one per logical request) and the error restwell gave up with,
+# while aiohttp may still resend it: that resend is refused with the same error.
+_GAVE_UP: ContextVar[tuple[object, BaseException] | None] = ContextVar(
+    "restwell_aiohttp_gave_up", default=None
+)
+
+
+async def _prefixed(head: bytes, rest: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    yield head
+    async for chunk in rest:
+        yield chunk
 
 
 class _Closer:
@@ -70,12 +87,24 @@ class RetryMiddleware(IntegrationBase):
         handler: Any,
     ) -> aiohttp.ClientResponse:
         """Send ``request`` through ``handler`` under the retry policy."""
+        timer = getattr(request, "_timer", None)
+        gave_up = _GAVE_UP.get()
+        if gave_up is not None:
+            _GAVE_UP.set(None)
+            if timer is not None and gave_up[0] is timer:
+                # aiohttp's own resend of a request restwell already gave up on: refused, so
+                # attempts are not multiplied.
+                raise gave_up[1]
+        session = request.session
+        # aiohttp decided before calling us whether it may resend this request; turn its
+        # hidden resend off for the session's later requests, and remember this one's.
+        resend = bool(getattr(session, "_retry_connection", False))
+        resend = resend and request.method in _IDEMPOTENT and timer is not None
+        _no_hidden_retry(session)
         key = self.key_to_add(request.method, self.key_header in request.headers)
         if key is not None:
             request.headers[self.key_header] = key
-        body = request.body
-        # Bytes-backed payloads (bytes, str, JSON, forms) can be written again; streams cannot.
-        replayable = isinstance(body, payload.BytesPayload) or not body
+        replayable = await self._replayable(request)
         native_headers = request.headers
         ours = Request(
             request.method,
@@ -115,8 +144,30 @@ class RetryMiddleware(IntegrationBase):
         flow = request_flow(ours, _UNBOUNDED, self.flow_config, stream=True)
         try:
             result = await run_async(flow, perform)
-        except TransportError as exc:
-            raise (exc.__cause__ or exc) from None
+        except NATIVE_ERRORS as exc:
+            error = native_error(exc)
+            if resend and isinstance(error, _RESENT) and not isinstance(error, _NOT_RESENT):
+                _GAVE_UP.set((timer, error))
+            raise error from None
         native: aiohttp.ClientResponse = result.native
-        native.restwell = {"attempts": result.attempts, "retries": result.retries}  # type: ignore[attr-defined]
+        native.restwell = report(result)  # type: ignore[attr-defined]
         return native
+
+    async def _replayable(self, request: aiohttp.ClientRequest) -> bool:
+        """Whether the body can be sent again; a small streamed body is buffered so it can."""
+        body = request.body
+        # Bytes-backed payloads (bytes, str, JSON, forms) can be written again.
+        if isinstance(body, payload.BytesPayload) or not body:
+            return True
+        # An async iterable: buffer up to max_replay_bytes. Other streams (files) are sent once.
+        chunks = getattr(body, "_iter", None)
+        if not isinstance(body, payload.AsyncIterablePayload) or body.consumed or chunks is None:
+            return False
+        head = bytearray()
+        async for chunk in chunks:
+            head += chunk
+            if len(head) > self.max_replay_bytes:
+                await request.update_body(_prefixed(bytes(head), chunks))
+                return False
+        await request.update_body(bytes(head))
+        return True

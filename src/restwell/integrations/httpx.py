@@ -17,6 +17,8 @@ each response carries ``response.extensions["restwell"]`` with the attempts and 
 from __future__ import annotations
 
 import importlib
+import threading
+import warnings
 from collections.abc import AsyncIterator, Iterator
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -33,9 +35,15 @@ from restwell._flow import (
     sleep,
 )
 from restwell._models import Headers, Request, Response, Timeout
-from restwell.backends._httpx import translate_httpx
-from restwell.errors import TransportError
-from restwell.integrations._common import _UNSET, IntegrationBase, override_policy
+from restwell.backends._httpx import disable_transport_retries, translate_httpx
+from restwell.integrations._common import (
+    _UNSET,
+    NATIVE_ERRORS,
+    IntegrationBase,
+    native_error,
+    override_policy,
+    report,
+)
 
 __all__ = ["AsyncRetryTransport", "RetryTransport"]
 
@@ -64,10 +72,20 @@ if TYPE_CHECKING:
 
     _SyncBase = httpx2.BaseTransport
     _AsyncBase = httpx2.AsyncBaseTransport
+
+    class _StreamBase(httpx2.SyncByteStream, httpx2.AsyncByteStream):
+        pass
+
 else:
     # Subclass the transport bases of every installed module, so either client accepts it.
     _SyncBase = type("_SyncBase", tuple(m.BaseTransport for m in _MODULES), {})
     _AsyncBase = type("_AsyncBase", tuple(m.AsyncBaseTransport for m in _MODULES), {})
+    # Likewise for request bodies: httpx transports assert their stream is one of theirs.
+    _StreamBase = type(
+        "_StreamBase",
+        tuple(base for m in _MODULES for base in (m.SyncByteStream, m.AsyncByteStream)),
+        {},
+    )
 
 
 def _module_of(native: Any) -> ModuleType:
@@ -150,11 +168,11 @@ class _TransportBase(IntegrationBase):
     @staticmethod
     def _finish(response: Response) -> Any:
         native = response.native
-        native.extensions["restwell"] = {"attempts": response.attempts, "retries": response.retries}
+        native.extensions["restwell"] = report(response)
         return native
 
 
-class _Prefixed:
+class _Prefixed(_StreamBase):
     """A request body too large to buffer: what was read, then the rest (sent once)."""
 
     def __init__(self, head: bytes, rest: Any) -> None:
@@ -200,9 +218,17 @@ async def _areplayable(request: Any, mod: ModuleType, limit: int) -> bool:
     return True
 
 
-def _native_error(exc: TransportError) -> BaseException:
-    """The library's own exception behind a restwell transport error (httpx users catch it)."""
-    return exc.__cause__ if exc.__cause__ is not None else exc
+def _no_inner_retries(transport: Any) -> None:
+    # An inner transport made with `retries=N` would retry failed connects under restwell's own
+    # retries: turn that off and say so, as the httpx backend does.
+    retries = disable_transport_retries(transport) if transport is not None else 0
+    if retries:
+        warnings.warn(
+            f"restwell turned off the connect retries of the inner httpx transport (retries="
+            f"{retries}): restwell's policy retries instead, so attempts are not multiplied",
+            RuntimeWarning,
+            stacklevel=3,
+        )
 
 
 class RetryTransport(_TransportBase, _SyncBase):
@@ -216,7 +242,9 @@ class RetryTransport(_TransportBase, _SyncBase):
 
     def __init__(self, transport: Any = None, **options: Any) -> None:
         super().__init__(**options)
+        _no_inner_retries(transport)
         self._inner = transport
+        self._lock = threading.Lock()
 
     def _perform(self, action: FlowAction) -> Any:
         if type(action) is Send:
@@ -238,14 +266,18 @@ class RetryTransport(_TransportBase, _SyncBase):
         """Send ``request`` (an httpx2/httpx ``Request``) under the retry policy."""
         mod = _module_of(request)
         if self._inner is None:
-            self._inner = mod.HTTPTransport()
+            # One default transport (and pool) even when threads send the first requests at
+            # once: a transport made by a losing thread would leak its open connections.
+            with self._lock:
+                if self._inner is None:
+                    self._inner = mod.HTTPTransport()
         replayable = _replayable(request, mod, self.max_replay_bytes)
         ours, timeout, policy = self._prepare(request, mod, replayable)
         flow = request_flow(ours, timeout, self.flow_config, stream=True, policy=policy)
         try:
             return self._finish(run_sync(flow, self._perform))
-        except TransportError as exc:
-            raise _native_error(exc) from None
+        except NATIVE_ERRORS as exc:
+            raise native_error(exc) from None
 
     def close(self) -> None:
         """Close the inner transport."""
@@ -264,6 +296,7 @@ class AsyncRetryTransport(_TransportBase, _AsyncBase):
 
     def __init__(self, transport: Any = None, **options: Any) -> None:
         super().__init__(**options)
+        _no_inner_retries(transport)
         self._inner = transport
 
     async def _perform(self, action: FlowAction) -> Any:
@@ -294,8 +327,8 @@ class AsyncRetryTransport(_TransportBase, _AsyncBase):
         flow = request_flow(ours, timeout, self.flow_config, stream=True, policy=policy)
         try:
             return self._finish(await run_async(flow, self._perform))
-        except TransportError as exc:
-            raise _native_error(exc) from None
+        except NATIVE_ERRORS as exc:
+            raise native_error(exc) from None
 
     async def aclose(self) -> None:
         """Close the inner transport."""

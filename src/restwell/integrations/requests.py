@@ -38,8 +38,13 @@ from restwell._flow import Close, FlowAction, Send, Sleep, request_flow, run_syn
 from restwell._models import Headers, Request, Response, Timeout
 from restwell.backends._requests import translate_requests
 from restwell.backends._urllib3 import wrap_urllib3_headers
-from restwell.errors import TransportError
-from restwell.integrations._common import IntegrationBase, override_policy
+from restwell.integrations._common import (
+    NATIVE_ERRORS,
+    IntegrationBase,
+    native_error,
+    override_policy,
+    report,
+)
 
 __all__ = ["OVERRIDE_HEADER", "RetryAdapter"]
 
@@ -170,13 +175,15 @@ class RetryAdapter(IntegrationBase, HTTPAdapter):
         flow = request_flow(ours, _timeout(timeout), self.flow_config, stream=True, policy=policy)
         try:
             response = run_sync(flow, perform)
-        except TransportError as exc:
-            raise (exc.__cause__ or exc) from None
+        except NATIVE_ERRORS as exc:
+            raise native_error(exc) from None
+        finally:
+            if raw_override is not None:
+                # requests builds each redirect hop from this request: put the override back
+                # so the next hop gets it too (and removes it again before sending).
+                request.headers[OVERRIDE_HEADER] = raw_override
         native: requests.Response = response.native
-        native.restwell = {  # type: ignore[attr-defined]
-            "attempts": response.attempts,
-            "retries": response.retries,
-        }
+        native.restwell = report(response)  # type: ignore[attr-defined]
         return native
 
     def _attempt(self, action: Send, options: dict[str, Any]) -> Response:
