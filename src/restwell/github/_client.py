@@ -116,19 +116,21 @@ class _GitHubBase:
 
     def __init__(
         self,
-        token: str | None,
+        token: str | None = None,
         *,
-        base_url: str,
-        user_agent: str,
-        api_version: str,
-        on_rate_limit: OnRateLimit,
-        max_rate_limit_wait: float,
-        rate_limit_skew: float,
-        secondary_rate_limit_wait: float,
-        on_rate_limit_wait: WaitHook | Iterable[WaitHook],
-        cache: CacheStorage | bool,
-        retry: RetryPolicy | int,
-        clock: Clock | None,
+        base_url: str = DEFAULT_BASE_URL,
+        session: object | None = None,
+        user_agent: str = USER_AGENT,
+        api_version: str = API_VERSION,
+        on_rate_limit: OnRateLimit = "wait",
+        max_rate_limit_wait: float = 900.0,
+        rate_limit_skew: float = 1.0,
+        secondary_rate_limit_wait: float = 60.0,
+        on_rate_limit_wait: WaitHook | Iterable[WaitHook] = (),
+        cache: CacheStorage | bool = True,
+        retry: RetryPolicy | int = 4,
+        clock: Clock | None = None,
+        **options: Any,
     ) -> None:
         if on_rate_limit not in ("wait", "raise"):
             raise ValueError(f"on_rate_limit must be 'wait' or 'raise', not {on_rate_limit!r}")
@@ -166,6 +168,11 @@ class _GitHubBase:
             "clock": self._clock,
             "cache": storage,
         }
+        self._connect(session, options)
+
+    def _connect(self, session: object | None, options: dict[str, Any]) -> None:
+        """Create ``self.http`` (the sync or async restwell client) over ``session``."""
+        raise NotImplementedError
 
     # -- what callers see ----------------------------------------------------------------
 
@@ -646,38 +653,7 @@ class GitHubClient(_GitHubBase):
 
     __doc__ = (__doc__ or "") + _DOC_ARGS
 
-    def __init__(
-        self,
-        token: str | None = None,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        session: object | None = None,
-        user_agent: str = USER_AGENT,
-        api_version: str = API_VERSION,
-        on_rate_limit: OnRateLimit = "wait",
-        max_rate_limit_wait: float = 900.0,
-        rate_limit_skew: float = 1.0,
-        secondary_rate_limit_wait: float = 60.0,
-        on_rate_limit_wait: WaitHook | Iterable[WaitHook] = (),
-        cache: CacheStorage | bool = True,
-        retry: RetryPolicy | int = 4,
-        clock: Clock | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            token,
-            base_url=base_url,
-            user_agent=user_agent,
-            api_version=api_version,
-            on_rate_limit=on_rate_limit,
-            max_rate_limit_wait=max_rate_limit_wait,
-            rate_limit_skew=rate_limit_skew,
-            secondary_rate_limit_wait=secondary_rate_limit_wait,
-            on_rate_limit_wait=on_rate_limit_wait,
-            cache=cache,
-            retry=retry,
-            clock=clock,
-        )
+    def _connect(self, session: object | None, options: dict[str, Any]) -> None:
         inner: SyncBackend
         if session is not None:
             inner = sync_backend_for(session)
@@ -826,38 +802,7 @@ class AsyncGitHubClient(_GitHubBase):
 
     __doc__ = (__doc__ or "") + _DOC_ARGS
 
-    def __init__(
-        self,
-        token: str | None = None,
-        *,
-        base_url: str = DEFAULT_BASE_URL,
-        session: object | None = None,
-        user_agent: str = USER_AGENT,
-        api_version: str = API_VERSION,
-        on_rate_limit: OnRateLimit = "wait",
-        max_rate_limit_wait: float = 900.0,
-        rate_limit_skew: float = 1.0,
-        secondary_rate_limit_wait: float = 60.0,
-        on_rate_limit_wait: WaitHook | Iterable[WaitHook] = (),
-        cache: CacheStorage | bool = True,
-        retry: RetryPolicy | int = 4,
-        clock: Clock | None = None,
-        **options: Any,
-    ) -> None:
-        super().__init__(
-            token,
-            base_url=base_url,
-            user_agent=user_agent,
-            api_version=api_version,
-            on_rate_limit=on_rate_limit,
-            max_rate_limit_wait=max_rate_limit_wait,
-            rate_limit_skew=rate_limit_skew,
-            secondary_rate_limit_wait=secondary_rate_limit_wait,
-            on_rate_limit_wait=on_rate_limit_wait,
-            cache=cache,
-            retry=retry,
-            clock=clock,
-        )
+    def _connect(self, session: object | None, options: dict[str, Any]) -> None:
         inner: AsyncBackend
         if session is not None:
             inner = async_backend_for(session)
