@@ -40,7 +40,7 @@ import socket
 import threading
 import time
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate
@@ -359,17 +359,20 @@ async def _serve_connection(
         writer.close()
 
 
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Coroutine[Any, Any, None]]
+
+
 @contextmanager
-def running_origin() -> Iterator[Origin]:
-    """Start the origin on a free port of 127.0.0.1 in a thread; stop it afterwards."""
-    origin = Origin()
+def serving(handler: Handler, name: str = "test origin") -> Iterator[int]:
+    """Serve connections with ``handler`` on a free port of 127.0.0.1 in a thread.
+
+    Yields the port; on exit, open connections are cancelled and the loop is stopped.
+    """
     # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP,
     # so replies are not held back by Nagle's algorithm waiting for the client's ACK.
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     sock.bind(("127.0.0.1", 0))
     sock.listen(128)
-    origin.port = sock.getsockname()[1]
-    origin.url = f"http://127.0.0.1:{origin.port}"
     loop = asyncio.new_event_loop()
     ready = threading.Event()
     stop: asyncio.Future[None] | None = None
@@ -380,7 +383,7 @@ def running_origin() -> Iterator[Origin]:
         tasks: set[asyncio.Task[None]] = set()
 
         def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = loop.create_task(_serve_connection(origin, reader, writer))
+            task = loop.create_task(handler(reader, writer))
             tasks.add(task)
             task.add_done_callback(tasks.discard)
 
@@ -394,14 +397,25 @@ def running_origin() -> Iterator[Origin]:
 
     thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
     thread.start()
-    ready.wait(5)
+    if not ready.wait(10):
+        raise RuntimeError(f"the {name} did not start")
     try:
-        yield origin
+        yield int(sock.getsockname()[1])
     finally:
         assert stop is not None
         loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(5)
+        thread.join(10)
         loop.close()
+
+
+@contextmanager
+def running_origin() -> Iterator[Origin]:
+    """Start the origin on a free port of 127.0.0.1 in a thread; stop it afterwards."""
+    origin = Origin()
+    with serving(lambda r, w: _serve_connection(origin, r, w)) as port:
+        origin.port = port
+        origin.url = f"http://127.0.0.1:{port}"
+        yield origin
 
 
 def closed_port() -> int:

@@ -43,7 +43,6 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-import socket
 import threading
 import time
 from collections import defaultdict
@@ -52,6 +51,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
+
+from tests.origin import serving
 
 __all__ = ["CacheOrigin", "Resource", "Seen", "http_date", "running_cache_origin"]
 
@@ -377,42 +378,7 @@ async def _serve(
 def running_cache_origin() -> Iterator[CacheOrigin]:
     """Start the origin on a free port of 127.0.0.1 in a thread; stop it afterwards."""
     origin = CacheOrigin()
-    # IPPROTO_TCP explicitly: asyncio sets TCP_NODELAY only on sockets whose proto says TCP.
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.bind(("127.0.0.1", 0))
-    sock.listen(128)
-    origin.port = sock.getsockname()[1]
-    origin.url = f"http://127.0.0.1:{origin.port}"
-    loop = asyncio.new_event_loop()
-    ready = threading.Event()
-    stop: asyncio.Future[None] | None = None
-
-    async def main() -> None:
-        nonlocal stop
-        stop = loop.create_future()
-        tasks: set[asyncio.Task[None]] = set()
-
-        def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-            task = loop.create_task(_serve(origin, reader, writer))
-            tasks.add(task)
-            task.add_done_callback(tasks.discard)
-
-        server = await asyncio.start_server(connected, sock=sock)
-        ready.set()
-        async with server:
-            await stop
-            for task in list(tasks):
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-
-    thread = threading.Thread(target=loop.run_until_complete, args=(main(),), daemon=True)
-    thread.start()
-    if not ready.wait(10):
-        raise RuntimeError("the cache test origin did not start")
-    try:
+    with serving(lambda r, w: _serve(origin, r, w), "cache test origin") as port:
+        origin.port = port
+        origin.url = f"http://127.0.0.1:{port}"
         yield origin
-    finally:
-        assert stop is not None
-        loop.call_soon_threadsafe(stop.set_result, None)
-        thread.join(10)
-        loop.close()
