@@ -231,6 +231,177 @@ SYNC: dict[str, tuple[Callable[[Job], AbstractContextManager[Fetch]], str]] = {
     "requests": (requests_sync, "requests"),
     "httpx2-sync": (httpx2_sync, "httpx2"),
 }
+
+
+# --- integration contenders (benchmarks/integrations.py) -------------------------------------
+# Each restwell integration against the same library bare: the bare ones reuse the contenders
+# above where they exist, and both sides of a pair share one request loop below, so the only
+# difference is the integration (adapter, transport, middleware) or restwell.Client on top.
+
+
+def _httpx_fetch(client: Any, job: Job) -> Fetch:
+    def fetch() -> Sample:
+        response = client.get(job.url)
+        return response.status_code, len(response.content)
+
+    return fetch
+
+
+def _requests_fetch(session: Any, job: Job) -> Fetch:
+    def fetch() -> Sample:
+        response = session.get(job.url)
+        return response.status_code, len(response.content)
+
+    return fetch
+
+
+def _httpx_fan_out(client: Any, job: Job) -> FanOut:
+    """Semaphore + gather over ``client.get`` (httpx2/httpx clients and restwell.AsyncClient)."""
+    slots = asyncio.Semaphore(job.concurrency)
+
+    async def one() -> Sample:
+        async with slots:
+            response = await client.get(job.url)
+            return response.status_code, len(response.content)
+
+    async def fan_out(n: int) -> list[Sample]:
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+    return fan_out
+
+
+def _aiohttp_fan_out(session: Any, job: Job) -> FanOut:
+    slots = asyncio.Semaphore(job.concurrency)
+
+    async def one() -> Sample:
+        async with slots, session.get(job.url) as response:
+            body = await response.read()
+            return response.status, len(body)
+
+    async def fan_out(n: int) -> list[Sample]:
+        return await asyncio.gather(*(one() for _ in range(n)))
+
+    return fan_out
+
+
+@_contextmanager
+def requests_retry_adapter_sync(job: Job) -> Iterator[Fetch]:
+    import requests
+
+    from restwell.integrations.requests import RetryAdapter
+
+    with requests.Session() as session:
+        adapter = RetryAdapter()  # defaults, as the bare Session's HTTPAdapter
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        yield _requests_fetch(session, job)
+
+
+@_contextmanager
+def restwell_requests_session_sync(job: Job) -> Iterator[Fetch]:
+    import requests
+
+    import restwell
+
+    # restwell.Client with its defaults over the user's Session (which it does not close).
+    with requests.Session() as session, restwell.Client(session=session) as client:
+        yield _httpx_fetch(client, job)
+
+
+@_contextmanager
+def httpx2_retry_transport_sync(job: Job) -> Iterator[Fetch]:
+    import httpx2
+
+    from restwell.integrations.httpx import RetryTransport
+
+    with httpx2.Client(transport=RetryTransport()) as client:
+        yield _httpx_fetch(client, job)
+
+
+@_contextmanager
+def httpx_sync(job: Job) -> Iterator[Fetch]:
+    import httpx
+
+    with httpx.Client() as client:
+        yield _httpx_fetch(client, job)
+
+
+@_contextmanager
+def httpx_retry_transport_sync(job: Job) -> Iterator[Fetch]:
+    import httpx
+
+    from restwell.integrations.httpx import RetryTransport
+
+    # (Typed against httpx2's transport base; at run time it subclasses both modules' bases.)
+    transport: Any = RetryTransport()
+    with httpx.Client(transport=transport) as client:
+        yield _httpx_fetch(client, job)
+
+
+@asynccontextmanager
+async def httpx2_retry_transport_async(job: Job) -> AsyncIterator[FanOut]:
+    import httpx2
+
+    from restwell.integrations.httpx import AsyncRetryTransport
+
+    async with httpx2.AsyncClient(transport=AsyncRetryTransport()) as client:
+        yield _httpx_fan_out(client, job)
+
+
+@asynccontextmanager
+async def httpx_retry_transport_async(job: Job) -> AsyncIterator[FanOut]:
+    import httpx
+
+    from restwell.integrations.httpx import AsyncRetryTransport
+
+    transport: Any = AsyncRetryTransport()  # (typed against httpx2's base: see above)
+    async with httpx.AsyncClient(transport=transport) as client:
+        yield _httpx_fan_out(client, job)
+
+
+@asynccontextmanager
+async def aiohttp_retry_middleware_async(job: Job) -> AsyncIterator[FanOut]:
+    import aiohttp
+
+    from restwell.integrations.aiohttp import RetryMiddleware
+
+    async with aiohttp.ClientSession(middlewares=(RetryMiddleware(),)) as session:
+        yield _aiohttp_fan_out(session, job)
+
+
+@asynccontextmanager
+async def restwell_httpx2_session_async(job: Job) -> AsyncIterator[FanOut]:
+    import httpx2
+
+    import restwell
+
+    # restwell.AsyncClient with its defaults over the user's client (which it does not close),
+    # driven by the same Semaphore + gather loop as the bare httpx2-async contender.
+    async with httpx2.AsyncClient() as session, restwell.AsyncClient(session=session) as client:
+        yield _httpx_fan_out(client, job)
+
+
+ASYNC.update(
+    {
+        "httpx2-async-retrytransport": (httpx2_retry_transport_async, "httpx2"),
+        "httpx-async-retrytransport": (httpx_retry_transport_async, "httpx"),
+        "aiohttp-retrymiddleware": (aiohttp_retry_middleware_async, "aiohttp"),
+        "restwell-httpx2-session": (restwell_httpx2_session_async, "httpx2"),
+    }
+)
+SYNC.update(
+    {
+        "requests-retryadapter": (requests_retry_adapter_sync, "requests"),
+        "restwell-requests-session": (restwell_requests_session_sync, "requests"),
+        "httpx2-sync-retrytransport": (httpx2_retry_transport_sync, "httpx2"),
+        "httpx-sync": (httpx_sync, "httpx"),
+        "httpx-sync-retrytransport": (httpx_retry_transport_sync, "httpx"),
+    }
+)
+
+# --- end of the integration contenders ------------------------------------------------------
+
+
 CONTENDERS = sorted([*ASYNC, *SYNC])
 
 

@@ -68,6 +68,7 @@ from restwell.errors import InvalidURL, TransportError
 from restwell.policy import (
     NEEDS_KEY_METHODS,
     CircuitBreaker,
+    OriginCache,
     RateLimitGate,
     RetryBudget,
     RetryPolicy,
@@ -147,7 +148,7 @@ class _ClientBase:
                 )
         self.base_url = base_url.rstrip("/")
         self._origin = origin_of(base_url) if base_url else None
-        self._origins: dict[str, str] = {}
+        self._origins = OriginCache()
         self.timeout = Timeout() if isinstance(timeout, _Default) else Timeout.of(timeout)
         self._headers = Headers(
             {"Accept": "application/json", "User-Agent": f"restwell/{_VERSION}"}
@@ -295,19 +296,8 @@ class _ClientBase:
             # One key per logical operation: the flow resends this same Request on retries.
             request_headers.set(key_header, new_idempotency_key())
         full = self._url(url, params)
-        origin = self._origin if "://" not in url else self._origin_of(full)
+        origin = self._origin if "://" not in url else self._origins(full)
         return Request(method, full, request_headers, body, origin=origin)
-
-    def _origin_of(self, url: str) -> str:
-        """The origin of an absolute URL, remembered per ``scheme://authority`` prefix."""
-        end = url.find("/", url.find("://") + 3)
-        prefix = url if end < 0 else url[:end]
-        origin = self._origins.get(prefix)
-        if origin is None:
-            origin = origin_of(prefix)
-            if len(self._origins) < 256:
-                self._origins[prefix] = origin
-        return origin
 
     def _flow(
         self,

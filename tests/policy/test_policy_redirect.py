@@ -167,3 +167,19 @@ def test_unparseable_location_is_logged(caplog: pytest.LogCaptureFixture) -> Non
     assert [r.getMessage() for r in caplog.records] == [
         "ignoring malformed Location header: 'http://[::1'"
     ]
+
+
+def test_origin_cache_matches_origin_of_and_remembers_by_prefix() -> None:
+    from restwell.policy import OriginCache
+
+    origins = OriginCache(limit=2)
+    urls = [
+        "HTTPS://Example.com/a?x=1",
+        "https://example.com:443/b",
+        "http://127.0.0.1:8080",
+        "http://[::1]:9/x",
+    ]
+    for url in urls:
+        assert origins(url) == origin_of(url)
+    # Only the first two prefixes were kept (the bound), the rest computed each time.
+    assert len(origins._known) == 2

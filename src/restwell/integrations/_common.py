@@ -12,6 +12,7 @@ from restwell.errors import InvalidURL, TransportError
 from restwell.policy import (
     NEEDS_KEY_METHODS,
     CircuitBreaker,
+    OriginCache,
     RateLimitGate,
     RetryBudget,
     RetryPolicy,
@@ -110,6 +111,7 @@ class IntegrationBase:
             random=random,
         )
         self.idempotency_keys = idempotency_keys
+        self.origins = OriginCache()
         self.max_replay_bytes = max_replay_bytes
 
     def key_to_add(self, method: str, has_key: bool) -> str | None:

@@ -114,6 +114,7 @@ class RetryMiddleware(IntegrationBase):
             ),
             None,
             {"native": request},
+            origin=self.origins(str(request.url)),
             replayable=replayable,
         )
 

@@ -130,12 +130,14 @@ class _TransportBase(IntegrationBase):
             native.headers[self.key_header] = key
         timeouts = native.extensions.get("timeout") or {}
         timeout = Timeout(timeouts.get("connect"), timeouts.get("read"), timeouts.get("pool"))
+        url = str(native.url)
         request = Request(
             native.method,
-            str(native.url),
+            url,
             Headers.wrap(native.headers.get_list, native.headers.multi_items),
             None,
             {"native": native, "module": mod},
+            origin=self.origins(url),
             replayable=replayable,
         )
         return request, timeout, override_policy(native.extensions.get(EXTENSION, _UNSET))

@@ -152,12 +152,14 @@ class RetryAdapter(IntegrationBase, HTTPAdapter):
         if key is not None:
             request.headers[self.key_header] = key
         replayable, position = self._replayable(request)
+        url = request.url or ""
         ours = Request(
             method.upper(),
-            request.url or "",
+            url,
             Headers((name, _text(value)) for name, value in request.headers.items()),
             None,
             {"native": request, "position": position, "stream": stream},
+            origin=self.origins(url) if url else None,
             replayable=replayable,
         )
         options = {"verify": verify, "cert": cert, "proxies": proxies}

@@ -33,6 +33,7 @@ from restwell.policy.ratelimit import (
 from restwell.policy.redirect import (
     REDIRECT_STATUSES,
     SENSITIVE_HEADERS,
+    OriginCache,
     Redirect,
     origin_of,
     plan_redirect,
@@ -65,6 +66,7 @@ __all__ = [
     "HeaderLookup",
     "Jitter",
     "MemoryBudgetState",
+    "OriginCache",
     "RateLimitGate",
     "RateLimitInfo",
     "Redirect",

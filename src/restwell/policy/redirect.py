@@ -14,6 +14,7 @@ from restwell.policy._parse import malformed
 __all__ = [
     "REDIRECT_STATUSES",
     "SENSITIVE_HEADERS",
+    "OriginCache",
     "Redirect",
     "origin_of",
     "plan_redirect",
@@ -45,6 +46,32 @@ def origin_of(url: str) -> str:
     if ":" in host:
         host = f"[{host}]"
     return f"{scheme}://{host}:{port or _DEFAULT_PORTS.get(scheme, 0)}"
+
+
+class OriginCache:
+    """:func:`origin_of` remembered per ``scheme://authority`` prefix (bounded).
+
+    Parsing a URL costs microseconds; a client talks to a handful of origins, so each request
+    pays one string search and one dict lookup instead.
+    """
+
+    __slots__ = ("_known", "_limit")
+
+    def __init__(self, limit: int = 256) -> None:
+        self._known: dict[str, str] = {}
+        self._limit = limit
+
+    def __call__(self, url: str) -> str:
+        """The origin of the absolute ``url``."""
+        start = url.find("://")
+        end = url.find("/", start + 3) if start >= 0 else -1
+        prefix = url if end < 0 else url[:end]
+        origin = self._known.get(prefix)
+        if origin is None:
+            origin = origin_of(prefix)
+            if len(self._known) < self._limit:
+                self._known[prefix] = origin
+        return origin
 
 
 @dataclass(frozen=True, slots=True)
