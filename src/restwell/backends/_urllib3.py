@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import ssl
 import time
 from collections.abc import Iterator
@@ -60,6 +61,12 @@ def wrap_urllib3_headers(native: urllib3.HTTPHeaderDict) -> Headers:
     return Headers.wrap(native.getlist, native.items)
 
 
+# http(s) URLs with no userinfo, no fragment and only characters that need no encoding.
+_PLAIN_URL = re.compile(
+    r"https?://[A-Za-z0-9.\-\[\]:]+(?:[/?][A-Za-z0-9\-._~:/?\[\]!$&'()*+,;=%]*)?\Z"
+)
+
+
 class _Stream:
     """A urllib3 response body still on the wire."""
 
@@ -115,6 +122,7 @@ class Urllib3Backend:
     ) -> None:
         self._decode = decode_content
         self._bare = bare
+        own = pool is None
         if pool is None:
             cert_file, key_file = (cert, None) if isinstance(cert, str) or cert is None else cert
             pool = urllib3.PoolManager(
@@ -127,6 +135,10 @@ class Urllib3Backend:
                 retries=False,
             )
         self._pool = pool
+        # Our own PoolManager is plain (no proxy), so a URL can go straight to the pool of its
+        # origin: PoolManager.urlopen re-parses every URL and rebuilds a pool key per request.
+        self._direct = own
+        self._pools: dict[str, urllib3.HTTPConnectionPool] = {}
         self._max_body = max_body_size
         self._timeouts: dict[Timeout, urllib3.Timeout] = {}
         self._last: tuple[Timeout | None, urllib3.Timeout] = (None, urllib3.Timeout())
@@ -160,16 +172,35 @@ class Urllib3Backend:
         if not self._decode:
             options["decode_content"] = False
         try:
-            raw = self._pool.urlopen(
-                request.method,
-                request.url,
-                body=request.content,
-                headers=headers,
-                retries=False,
-                redirect=False,
-                timeout=self._timeout(timeout),
-                **options,
-            )
+            route = self._route(request.url) if self._direct else None
+            if route is not None:
+                try:
+                    raw = route[0].urlopen(
+                        request.method,
+                        route[1],
+                        body=request.content,
+                        headers=headers,
+                        retries=False,
+                        redirect=False,
+                        assert_same_host=False,
+                        timeout=self._timeout(timeout),
+                        **options,
+                    )
+                except u3.ClosedPoolError:
+                    # The manager evicted that pool (too many hosts): nothing was sent.
+                    self._pools.clear()
+                    route = None
+            if route is None:
+                raw = self._pool.urlopen(
+                    request.method,
+                    request.url,
+                    body=request.content,
+                    headers=headers,
+                    retries=False,
+                    redirect=False,
+                    timeout=self._timeout(timeout),
+                    **options,
+                )
             if stream:
                 content = None
             elif preload:
@@ -188,6 +219,30 @@ class Urllib3Backend:
         )
         return response
 
+    def _route(self, url: str) -> tuple[urllib3.HTTPConnectionPool, str] | None:
+        """The pool for ``url``'s origin and the request target, or None to let urllib3 parse.
+
+        Only URLs made of characters that need no encoding take this path, so what goes on
+        the wire is exactly what urllib3's own parsing would send.
+        """
+        if not _PLAIN_URL.match(url):
+            return None
+        start = url.index("://") + 3
+        end = len(url)
+        for mark in "/?":
+            found = url.find(mark, start)
+            if 0 <= found < end:
+                end = found
+        prefix, target = url[:end], url[end:]
+        if not target.startswith("/"):
+            target = "/" + target
+        pool = self._pools.get(prefix)
+        if pool is None:
+            pool = self._pool.connection_from_url(prefix)
+            if len(self._pools) < 64:
+                self._pools[prefix] = pool
+        return pool, target
+
     def _read(self, raw: urllib3.BaseHTTPResponse, request: Request) -> bytes:
         limit = self._max_body
         if limit is None:
@@ -202,4 +257,7 @@ class Urllib3Backend:
 
     def close(self) -> None:
         """Close every pooled connection."""
+        for pool in self._pools.values():
+            pool.close()
+        self._pools.clear()
         self._pool.clear()
