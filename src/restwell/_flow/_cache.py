@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -123,6 +125,38 @@ def _safe(action: CacheGet | CachePut | CacheDelete) -> Flow[Any]:
         return None
 
 
+class _Decoded:
+    """Recently decoded entries by their stored bytes, so a hit does not parse them again.
+
+    Decoding (header parsing, date parsing, validation) is most of what a hit costs; the bytes
+    a storage returns for an unchanged entry are equal, and ``StoredResponse`` is immutable,
+    so it can be shared. Bounded in count, and only small entries are kept.
+    """
+
+    def __init__(self, entries: int = 256, largest: int = 32 * 1024) -> None:
+        self._known: OrderedDict[bytes, StoredResponse] = OrderedDict()
+        self._entries, self._largest = entries, largest
+        self._lock = threading.Lock()
+
+    def __call__(self, blob: bytes) -> StoredResponse:
+        if len(blob) > self._largest:
+            return StoredResponse.from_bytes(blob)
+        with self._lock:
+            found = self._known.get(blob)
+            if found is not None:
+                self._known.move_to_end(blob)
+                return found
+        entry = StoredResponse.from_bytes(blob)
+        with self._lock:
+            self._known[blob] = entry
+            if len(self._known) > self._entries:
+                self._known.popitem(last=False)
+        return entry
+
+
+_decode = _Decoded()
+
+
 def _entries(key: str, cred: str) -> Flow[list[StoredResponse]]:
     raw = yield from _safe(CacheGet(key))
     entries: list[StoredResponse] = []
@@ -131,7 +165,7 @@ def _entries(key: str, cred: str) -> Flow[list[StoredResponse]]:
         if not variant.startswith(mine):
             continue  # another credential's answer
         try:
-            entries.append(StoredResponse.from_bytes(value))
+            entries.append(_decode(value))
         except ValueError as exc:
             log.warning("dropping an unreadable cache entry: %s", exc)
             yield from _safe(CachePut(key, variant, b"", 0.0))
