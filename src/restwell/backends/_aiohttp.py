@@ -111,7 +111,10 @@ class AiohttpBackend:
     ) -> None:
         self._decode = decode_content
         # aiohttp adds Accept, Accept-Encoding and User-Agent unless told to skip them.
-        self._skip: tuple[str, ...] = ("Accept", "Accept-Encoding", "User-Agent") if bare else ()
+        # None, not (): aiohttp builds a set per request from any value given.
+        self._skip: tuple[str, ...] | None = (
+            ("Accept", "Accept-Encoding", "User-Agent") if bare else None
+        )
         self._session = session
         self._owned = session is None
         if session is not None:
