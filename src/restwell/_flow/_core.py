@@ -37,6 +37,7 @@ from restwell.policy import (
     origin_of,
     plan_redirect,
 )
+from restwell.policy.ratelimit import announces_quota
 
 __all__ = [
     "CALL",
@@ -249,6 +250,9 @@ def _admit(
     return timeout
 
 
+_REFUSALS = frozenset({403, 429, 503})
+
+
 def _settle(
     cfg: FlowConfig, policy: RetryPolicy, origin: str, response: Response, sent_at: float
 ) -> bool:
@@ -257,7 +261,8 @@ def _settle(
     if cfg.breaker is not None:
         cfg.breaker.record(origin, status < 500, sent_at)
     gate = cfg.gate
-    if gate is not None:
+    # Most answers are successes that announce no quota: skip the clock reads then.
+    if gate is not None and (status in _REFUSALS or announces_quota(response.headers)):
         clock = cfg.clock
         gate.observe(origin, status, response.headers, clock.time(), clock.monotonic())
     if status < 400 or (status not in policy.retry_statuses and status != 403):

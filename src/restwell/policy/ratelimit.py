@@ -35,6 +35,7 @@ __all__ = [
     "HeaderLookup",
     "RateLimitGate",
     "RateLimitInfo",
+    "announces_quota",
     "rate_limit_wait",
     "read_rate_limit",
     "read_retry_after",
@@ -236,7 +237,8 @@ def is_rate_limited(status: int, headers: HeaderLookup) -> bool:
 _QUOTA_FIELDS = ("x-ratelimit-remaining", "ratelimit", "ratelimit-remaining")
 
 
-def _announces_quota(headers: HeaderLookup) -> bool:
+def announces_quota(headers: HeaderLookup) -> bool:
+    """Whether a response carries any quota field at all (a cheap pre-check)."""
     # restwell's Headers answer this with one cheap membership test per name.
     has_any = getattr(headers, "has_any", None)
     if has_any is not None:
@@ -277,7 +279,7 @@ class RateLimitGate:
         wait: float | None = None
         if status in (429, 503, 403):
             wait = read_retry_after(headers, now)
-        elif not _announces_quota(headers):
+        elif not announces_quota(headers):
             return  # the usual success: no quota announced at all
         if wait is None:
             info = read_rate_limit(headers, now)
