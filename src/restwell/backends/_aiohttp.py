@@ -187,7 +187,13 @@ class AiohttpBackend:
                 allow_redirects=False,
                 timeout=self._timeout(timeout),
             )
-            content = None if stream else await self._read(raw, request)
+            if stream:
+                content = None
+            elif self._max_body is None:
+                content = await raw.read()  # inline: one coroutine fewer per request
+                raw.release()
+            else:
+                content = await self._read(raw, request)
         except _ERRORS as exc:
             raise translate_aiohttp(exc, request) from exc
         native = raw.headers
