@@ -214,6 +214,8 @@ class RedisCache:
         async_client: A ``redis.asyncio.Redis`` for the ``a``-methods; not closed either.
         prefix: Namespace of every key this cache writes; :meth:`clear` removes only these.
         max_entry_bytes: Values larger than this are not stored (``put`` returns ``False``).
+        timeout: Seconds a Redis created from ``url`` may take to connect or answer; a cache
+            that hangs must not hold every request up (the client then goes on uncached).
 
     Raises:
         ImportError: When the ``redis`` package is missing (the ``restwell[redis]`` extra).
@@ -227,8 +229,12 @@ class RedisCache:
         async_client: AsyncRedis | None = None,
         prefix: str = "restwell:",
         max_entry_bytes: int = DEFAULT_MAX_ENTRY_BYTES,
+        timeout: float = 0.5,
     ) -> None:
         self._redis = _require_redis()
+        if timeout <= 0:
+            raise ValueError("RedisCache needs a positive timeout")
+        self._timeout = timeout
         if url is None and client is None and async_client is None:
             raise ValueError("RedisCache needs url=, client= or async_client=")
         if url is not None and (client is not None or async_client is not None):
@@ -438,7 +444,9 @@ class RedisCache:
                         "this RedisCache has only an asyncio client: use the a-methods, or "
                         "pass url= or client= for blocking use"
                     )
-                self._client = self._redis.Redis.from_url(self._url)
+                self._client = self._redis.Redis.from_url(
+                    self._url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
+                )
             if self._scripts is None:
                 self._scripts = {
                     name: self._client.register_script(text) for name, text in _SCRIPTS.items()
@@ -461,7 +469,9 @@ class RedisCache:
             loop = asyncio.get_running_loop()
             made = self._loop_clients.get(loop)
             if made is None:
-                client: AsyncRedis = self._redis.asyncio.Redis.from_url(self._url)
+                client: AsyncRedis = self._redis.asyncio.Redis.from_url(
+                    self._url, socket_timeout=self._timeout, socket_connect_timeout=self._timeout
+                )
                 scripts = {name: client.register_script(text) for name, text in _SCRIPTS.items()}
                 made = self._loop_clients[loop] = (client, scripts)
             return made
