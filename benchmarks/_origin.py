@@ -283,3 +283,30 @@ class Nginx:
         if not keep_dir and self._dir is not None:
             shutil.rmtree(self._dir, ignore_errors=True)
             self._dir = None
+
+
+def reexec_in_repo_venv() -> None:
+    """Re-run the invoked benchmark script under the repository's virtualenv if restwell is
+    not importable here (each script calls this before importing anything of restwell's)."""
+    import importlib.util
+
+    if importlib.util.find_spec("restwell") is None:
+        venv_python = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
+        if venv_python.exists() and Path(sys.executable) != venv_python:
+            print(f"(restwell is not importable here: re-running with {venv_python})", flush=True)
+            script = str(Path(sys.argv[0]).resolve())
+            os.execv(venv_python, [str(venv_python), script, *sys.argv[1:]])
+        sys.exit("restwell is not importable: install it (pip install -e '.[dev]') first")
+
+
+def versions(packages: tuple[str, ...]) -> dict[str, str]:
+    """Python's version and each package's installed version (or "missing")."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out = {"python": sys.version.split()[0]}
+    for package in packages:
+        try:
+            out[package] = version(package)
+        except PackageNotFoundError:
+            out[package] = "missing"
+    return out

@@ -24,20 +24,15 @@ import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any, Literal
 
 HERE = Path(__file__).resolve().parent
 WORKER = HERE / "cache_worker.py"
 
-# Before importing run.py, whose own re-exec would restart run.py rather than this script.
-if importlib.util.find_spec("restwell") is None:
-    _venv_python = HERE.parent / ".venv" / "bin" / "python"
-    if _venv_python.exists() and Path(sys.executable) != _venv_python:
-        print(f"(restwell is not importable here: re-running with {_venv_python})", flush=True)
-        os.execv(_venv_python, [str(_venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
-    sys.exit("restwell is not importable: install it (pip install -e '.[dev]') first")
+from _origin import reexec_in_repo_venv, versions  # noqa: E402
+
+reexec_in_repo_venv()  # before importing run.py, which imports restwell
 
 from _origin import BODY, Nginx, OriginError, ensure_nginx  # noqa: E402
 from run import (  # noqa: E402
@@ -340,16 +335,6 @@ def render(scenario: Scenario, summary: dict[str, Any], rounds: int) -> str:
     return "\n".join([*head, *lines, "", *_table(checks, set())])
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": sys.version.split()[0]}
-    for package in PACKAGES:
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "missing"
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         description="restwell's HTTP cache: hit throughput vs hishel 2 (rfc=True), miss "
@@ -376,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [s for s in SCENARIOS if not args.scenario or s.key in args.scenario]
 
     signal.signal(signal.SIGTERM, _sigterm)
-    versions = _versions()
+    installed = versions(PACKAGES)
     runs: dict[str, dict[str, list[Run]]] = {}
     started = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()
@@ -388,21 +373,21 @@ def main(argv: list[str] | None = None) -> int:
         ):
             snapshot = Path(tmp)
             source = snapshot_restwell(snapshot)
-            versions["restwell_source"] = f"{source} ({_git_state()})"
-            versions["nginx"] = origin.version
+            installed["restwell_source"] = f"{source} ({_git_state()})"
+            installed["nginx"] = origin.version
             headers = origin.headers()
             print(
                 f"origin: nginx {origin.version} (pid {origin.pid}) at {origin.url}: "
                 f"{len(BODY)}-byte JSON, Cache-Control: {headers.get('cache-control')}, "
                 f"ETag: {headers.get('etag')}"
             )
-            shown = (k for k in versions if k not in ("nginx", "restwell_source"))
+            shown = (k for k in installed if k not in ("nginx", "restwell_source"))
             print(
                 "versions: "
-                + ", ".join(f"{k} {versions[k]}" for k in shown)
+                + ", ".join(f"{k} {installed[k]}" for k in shown)
                 + f"; {os.cpu_count()} CPUs, load {load_before[0]:.2f}"
             )
-            print(f"restwell measured: a copy of {versions['restwell_source']}")
+            print(f"restwell measured: a copy of {installed['restwell_source']}")
             print(
                 f"{rounds} round(s); each run: fresh process, new cache (SQLite: a new file); "
                 f"hits: 1 priming request + {warmup} warm-up hits, misses: {warmup} warm-up "
@@ -474,7 +459,7 @@ def main(argv: list[str] | None = None) -> int:
             "quick": bool(args.quick),
             "warmup": warmup,
             "body_bytes": len(BODY),
-            "versions": versions,
+            "versions": installed,
             "cpu_count": os.cpu_count(),
             "loadavg_before": load_before,
             "loadavg_after": load_after,

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import datetime
-import importlib.util
 import json
 import os
 import signal
@@ -30,21 +29,19 @@ import time
 from pathlib import Path
 from typing import Any
 
+from _origin import reexec_in_repo_venv
 
-def _reexec_in_repo_venv() -> None:
-    # As run.py does, but re-running this script (run.py's own check would re-run run.py).
-    if importlib.util.find_spec("restwell") is None:
-        venv_python = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "python"
-        if venv_python.exists() and Path(sys.executable) != venv_python:
-            print(f"(restwell is not importable here: re-running with {venv_python})", flush=True)
-            os.execv(venv_python, [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
-        sys.exit("restwell is not importable: install it (pip install -e '.[dev]') first")
+reexec_in_repo_venv()
 
-
-_reexec_in_repo_venv()
-
-from _origin import BODY, Nginx, OriginError, ensure_nginx  # noqa: E402
+from _origin import (  # noqa: E402
+    BODY,
+    Nginx,
+    OriginError,
+    ensure_nginx,
+    versions,
+)
 from run import (  # noqa: E402
+    PACKAGES,
     Contender,
     Results,
     Run,
@@ -55,7 +52,6 @@ from run import (  # noqa: E402
     _order,
     _ratios,
     _sigterm,
-    _versions,
     run_worker,
     snapshot_restwell,
     summarize,
@@ -286,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = [p for p in PAIRS if (p.key in args.pair if args.pair else p.key not in OPT_IN)]
 
     signal.signal(signal.SIGTERM, _sigterm)
-    results = Results(versions=_versions())
+    results = Results(versions=versions(PACKAGES))
     started = datetime.datetime.now(datetime.UTC)
     clock0 = time.monotonic()
     load_before = os.getloadavg()

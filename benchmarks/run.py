@@ -20,7 +20,6 @@ import datetime
 import importlib.util
 import json
 import os
-import platform
 import shutil
 import signal
 import statistics
@@ -29,7 +28,6 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -39,17 +37,9 @@ REPO = HERE.parent
 WORKER = HERE / "worker.py"
 
 
-def _reexec_in_repo_venv() -> None:
-    """Run under the repository's virtualenv when started with a Python lacking restwell."""
-    if importlib.util.find_spec("restwell") is None:
-        venv_python = REPO / ".venv" / "bin" / "python"
-        if venv_python.exists() and Path(sys.executable) != venv_python:
-            print(f"(restwell is not importable here: re-running with {venv_python})", flush=True)
-            os.execv(venv_python, [str(venv_python), str(Path(__file__).resolve()), *sys.argv[1:]])
-        sys.exit("restwell is not importable: install it (pip install -e '.[dev]') first")
+from _origin import reexec_in_repo_venv, versions  # noqa: E402
 
-
-_reexec_in_repo_venv()
+reexec_in_repo_venv()
 
 from _origin import BODY, Nginx, OriginError, ensure_nginx  # noqa: E402
 
@@ -359,14 +349,7 @@ def render(scenario: Scenario, rows: dict[str, Any], rounds: int) -> str:
     return "\n".join(head + lines)
 
 
-def _versions() -> dict[str, str]:
-    out = {"python": platform.python_version()}
-    for package in ("restwell", "aiohttp", "urllib3", "httpx2", "httpx", "requests"):
-        try:
-            out[package] = version(package)
-        except PackageNotFoundError:
-            out[package] = "missing"
-    return out
+PACKAGES = ("restwell", "aiohttp", "urllib3", "httpx2", "httpx", "requests")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -402,7 +385,7 @@ def main(argv: list[str] | None = None) -> int:
     scenarios = [s for s in SCENARIOS if not args.scenario or s.key in args.scenario]
 
     signal.signal(signal.SIGTERM, _sigterm)
-    results = Results(versions=_versions())
+    results = Results(versions=versions(PACKAGES))
     started = datetime.datetime.now(datetime.UTC)
     load_before = os.getloadavg()
     try:
