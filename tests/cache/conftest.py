@@ -7,12 +7,7 @@ skipped, unless ``CI`` is set, where they fail instead (CI installs it).
 
 from __future__ import annotations
 
-import os
-import shutil
-import socket
 import sqlite3
-import subprocess
-import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -24,60 +19,16 @@ import pytest
 import redis
 
 from restwell.cache import CacheStorage, MemoryCache, RedisCache, SQLiteCache, Variants
+from tests.redis_server import running_redis
 
 STORAGES = ["memory", "sqlite", pytest.param("redis", marks=pytest.mark.redis)]
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="session")
 def redis_url() -> Iterator[str]:
     """``redis://`` URL of a private redis-server for the test session."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        message = "redis-server is not installed (apt-get install -y redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    tmp = Path(tempfile.mkdtemp(prefix="restwell-redis-"))
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        for _attempt in range(3):  # a free port can be taken between probe and bind
-            port = _free_port()
-            with (tmp / "log").open("wb") as log:
-                proc = subprocess.Popen(
-                    [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                     "--appendonly", "no", "--dir", str(tmp)],
-                    stdout=log, stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            client = redis.Redis(port=port, socket_connect_timeout=1)
-            deadline = time.monotonic() + 15
-            while proc.poll() is None and time.monotonic() < deadline:
-                try:
-                    if client.ping():
-                        break
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-            client.close()
-            if proc.poll() is None:
-                break
-        else:
-            pytest.fail(f"redis-server did not start: {(tmp / 'log').read_text()}")
-        yield f"redis://127.0.0.1:{port}/0"
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
-        shutil.rmtree(tmp, ignore_errors=True)
+    with running_redis() as (url, _):
+        yield url
 
 
 @pytest.fixture

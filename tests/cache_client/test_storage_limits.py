@@ -5,23 +5,18 @@ failing storage (methods that raise, a Redis server stopped mid-test) only turns
 from __future__ import annotations
 
 import logging
-import os
-import shutil
-import socket
 import subprocess
-import tempfile
 import time
 from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import quote
 
 import pytest
-import redis
 
 from restwell.cache import BlockingStorage, NonBlockingStorage, RedisCache, Variants
 from restwell.testing import FakeClock
 from tests.cache_client.conftest import ClientFactory, StorageFactory
 from tests.cache_client.origin import CacheOrigin
+from tests.redis_server import running_redis
 
 FRESH = "cc=" + quote("max-age=600")
 
@@ -170,52 +165,11 @@ def test_an_unreadable_entry_is_a_miss_and_is_removed(
 # -- a Redis server that goes away ---------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 @pytest.fixture
 def private_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """A redis-server of this test alone (which the test may stop), and its URL."""
-    exe = shutil.which("redis-server")
-    if exe is None:
-        message = "redis-server is not installed (apt-get install -y redis-server)"
-        if os.environ.get("CI"):
-            pytest.fail(message)
-        pytest.skip(message)
-    tmp = Path(tempfile.mkdtemp(prefix="restwell-cache-client-redis-"))
-    proc: subprocess.Popen[bytes] | None = None
-    try:
-        for _attempt in range(3):
-            port = _free_port()
-            with (tmp / "log").open("wb") as log:
-                proc = subprocess.Popen(
-                    [exe, "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                     "--appendonly", "no", "--dir", str(tmp)],
-                    stdout=log, stderr=subprocess.STDOUT,
-                )  # fmt: skip
-            probe = redis.Redis(port=port, socket_connect_timeout=1)
-            deadline = time.monotonic() + 15
-            while proc.poll() is None and time.monotonic() < deadline:
-                try:
-                    if probe.ping():
-                        break
-                except redis.ConnectionError:
-                    time.sleep(0.05)
-            probe.close()
-            if proc.poll() is None:
-                break
-        else:
-            pytest.fail(f"redis-server did not start: {(tmp / 'log').read_text()}")
-        yield f"redis://127.0.0.1:{port}/0", proc
-    finally:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()
-            proc.wait(10)
-        shutil.rmtree(tmp, ignore_errors=True)
+    with running_redis() as server:
+        yield server
 
 
 @pytest.mark.redis
