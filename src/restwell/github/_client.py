@@ -83,6 +83,7 @@ from restwell.policy import RetryPolicy, origin_of
 
 __all__ = ["AsyncGitHubClient", "AsyncPaginator", "GitHubClient", "Paginator"]
 
+F = TypeVar("F")
 T = TypeVar("T")
 log = logging.getLogger("restwell.github")
 
@@ -497,7 +498,50 @@ def _next_page(cursor: PageCursor, first: Mapping[str, Any] | None) -> int | Non
     return int(page) if page is not None else 1
 
 
-class Paginator(Generic[T]):
+class _Pages(Generic[F, T]):
+    """What both paginators share: the cursor, the buffer and what they report."""
+
+    def __init__(
+        self,
+        fetch: F,
+        path: str,
+        params: Mapping[str, Any] | None,
+        cursor: PageCursor,
+        parse: Callable[[object], T],
+        what: str,
+    ) -> None:
+        self._fetch, self._params, self._parse, self._what = fetch, params, parse, what
+        self.cursor = cursor
+        cursor.url = path
+        self._buffer: deque[T] = deque()
+
+    @property
+    def next_page(self) -> int | None:
+        """The page number to fetch next (``None`` once the listing is complete)."""
+        return _next_page(self.cursor, self._params)
+
+    @property
+    def pages(self) -> int:
+        """Pages fetched so far."""
+        return self.cursor.pages
+
+    @property
+    def last_page(self) -> int | None:
+        """The last page's number, once the server announced it."""
+        return self.cursor.last_page
+
+    def _next_request(self) -> tuple[str, Mapping[str, Any] | None] | None:
+        """URL and parameters of the page to fetch, or ``None`` when the listing is done."""
+        url = self.cursor.url
+        if url is None:
+            return None
+        return url, self._params if self.cursor.pages == 0 else None
+
+    def _take(self, response: Response) -> None:
+        self._buffer.extend(read_page(response, self.cursor, self._parse, self._what))
+
+
+class Paginator(_Pages[Callable[[str, Mapping[str, Any] | None], Response], T]):
     """Items of a paginated listing, fetched page by page as iteration needs them.
 
     Pages are followed through ``Link: rel="next"`` as the server gives them. If a page
@@ -512,92 +556,30 @@ class Paginator(Generic[T]):
     resumes where it stopped.
     """
 
-    def __init__(
-        self,
-        fetch: Callable[[str, Mapping[str, Any] | None], Response],
-        path: str,
-        params: Mapping[str, Any] | None,
-        cursor: PageCursor,
-        parse: Callable[[object], T],
-        what: str,
-    ) -> None:
-        self._fetch, self._params, self._parse, self._what = fetch, params, parse, what
-        self.cursor = cursor
-        cursor.url = path
-        self._buffer: deque[T] = deque()
-
-    @property
-    def next_page(self) -> int | None:
-        """The page number to fetch next (``None`` once the listing is complete)."""
-        return _next_page(self.cursor, self._params)
-
-    @property
-    def pages(self) -> int:
-        """Pages fetched so far."""
-        return self.cursor.pages
-
-    @property
-    def last_page(self) -> int | None:
-        """The last page's number, once the server announced it."""
-        return self.cursor.last_page
-
     def __iter__(self) -> Iterator[T]:
         return self
 
     def __next__(self) -> T:
         while not self._buffer:
-            url = self.cursor.url
-            if url is None:
+            page = self._next_request()
+            if page is None:
                 raise StopIteration
-            params = self._params if self.cursor.pages == 0 else None
-            response = self._fetch(url, params)
-            self._buffer.extend(read_page(response, self.cursor, self._parse, self._what))
+            self._take(self._fetch(*page))
         return self._buffer.popleft()
 
 
-class AsyncPaginator(Generic[T]):
+class AsyncPaginator(_Pages[Callable[[str, Mapping[str, Any] | None], Awaitable[Response]], T]):
     """The async twin of :class:`Paginator`: ``async for item in paginator``."""
-
-    def __init__(
-        self,
-        fetch: Callable[[str, Mapping[str, Any] | None], Awaitable[Response]],
-        path: str,
-        params: Mapping[str, Any] | None,
-        cursor: PageCursor,
-        parse: Callable[[object], T],
-        what: str,
-    ) -> None:
-        self._fetch, self._params, self._parse, self._what = fetch, params, parse, what
-        self.cursor = cursor
-        cursor.url = path
-        self._buffer: deque[T] = deque()
-
-    @property
-    def next_page(self) -> int | None:
-        """The page number to fetch next (``None`` once the listing is complete)."""
-        return _next_page(self.cursor, self._params)
-
-    @property
-    def pages(self) -> int:
-        """Pages fetched so far."""
-        return self.cursor.pages
-
-    @property
-    def last_page(self) -> int | None:
-        """The last page's number, once the server announced it."""
-        return self.cursor.last_page
 
     def __aiter__(self) -> AsyncIterator[T]:
         return self
 
     async def __anext__(self) -> T:
         while not self._buffer:
-            url = self.cursor.url
-            if url is None:
+            page = self._next_request()
+            if page is None:
                 raise StopAsyncIteration
-            params = self._params if self.cursor.pages == 0 else None
-            response = await self._fetch(url, params)
-            self._buffer.extend(read_page(response, self.cursor, self._parse, self._what))
+            self._take(await self._fetch(*page))
         return self._buffer.popleft()
 
     async def collect(self) -> list[T]:
