@@ -74,6 +74,7 @@ SCENARIOS = (
         peer=Contender("aiohttp", "aiohttp.ClientSession + Semaphore", 5000),
         record=(
             Contender("aiohttp-timeouts", "aiohttp + restwell's timeouts (5 s/30 s)", 5000),
+            Contender("aiohttp-small-reads", "aiohttp + restwell's 64 KiB socket reads", 5000),
             Contender("httpx2-async", "httpx2.AsyncClient + Semaphore", 5000),
             Contender("httpx-async", "httpx.AsyncClient (0.x) + Semaphore", 2000),
         ),

@@ -111,6 +111,29 @@ async def aiohttp_timeouts_async(job: Job) -> AsyncIterator[FanOut]:
 
 
 @asynccontextmanager
+async def aiohttp_small_reads_async(job: Job) -> AsyncIterator[FanOut]:
+    import aiohttp
+
+    from restwell.backends._aiohttp import _Connector
+
+    # The peer with restwell's 64 KiB socket reads (asyncio's 256 KiB ones can cost an
+    # mmap/mremap/munmap per read, depending on the allocator's history): what is left is the
+    # price of restwell's own layers.
+    async with aiohttp.ClientSession(connector=_Connector()) as session:
+        slots = asyncio.Semaphore(job.concurrency)
+
+        async def one() -> Sample:
+            async with slots, session.get(job.url) as response:
+                body = await response.read()
+                return response.status, len(body)
+
+        async def fan_out(n: int) -> list[Sample]:
+            return await asyncio.gather(*(one() for _ in range(n)))
+
+        yield fan_out
+
+
+@asynccontextmanager
 async def httpx2_async(job: Job) -> AsyncIterator[FanOut]:
     import httpx2
 
@@ -221,6 +244,7 @@ ASYNC: dict[str, tuple[Callable[[Job], AbstractAsyncContextManager[FanOut]], str
     "restwell-async": (restwell_async, "restwell"),
     "aiohttp": (aiohttp_async, "aiohttp"),
     "aiohttp-timeouts": (aiohttp_timeouts_async, "aiohttp"),
+    "aiohttp-small-reads": (aiohttp_small_reads_async, "aiohttp"),
     "httpx2-async": (httpx2_async, "httpx2"),
     "httpx-async": (httpx_async, "httpx"),
 }
