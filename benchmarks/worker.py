@@ -72,10 +72,10 @@ async def restwell_async(job: Job) -> AsyncIterator[FanOut]:
 
 
 @asynccontextmanager
-async def aiohttp_async(job: Job) -> AsyncIterator[FanOut]:
+async def _aiohttp_session(job: Job, **options: Any) -> AsyncIterator[FanOut]:
     import aiohttp
 
-    async with aiohttp.ClientSession() as session:
+    async with aiohttp.ClientSession(**options) as session:
         slots = asyncio.Semaphore(job.concurrency)
 
         async def one() -> Sample:
@@ -89,48 +89,26 @@ async def aiohttp_async(job: Job) -> AsyncIterator[FanOut]:
         yield fan_out
 
 
-@asynccontextmanager
-async def aiohttp_timeouts_async(job: Job) -> AsyncIterator[FanOut]:
+def aiohttp_async(job: Job) -> AbstractAsyncContextManager[FanOut]:
+    return _aiohttp_session(job)
+
+
+def aiohttp_timeouts_async(job: Job) -> AbstractAsyncContextManager[FanOut]:
     import aiohttp
 
     # The peer with the per-attempt timeouts restwell always sets (connect 5 s, read 30 s),
     # to tell the price of that default from restwell's own overhead.
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=5.0, sock_read=30.0)
-    async with aiohttp.ClientSession(timeout=timeout) as session:
-        slots = asyncio.Semaphore(job.concurrency)
-
-        async def one() -> Sample:
-            async with slots, session.get(job.url) as response:
-                body = await response.read()
-                return response.status, len(body)
-
-        async def fan_out(n: int) -> list[Sample]:
-            return await asyncio.gather(*(one() for _ in range(n)))
-
-        yield fan_out
+    return _aiohttp_session(job, timeout=timeout)
 
 
-@asynccontextmanager
-async def aiohttp_small_reads_async(job: Job) -> AsyncIterator[FanOut]:
-    import aiohttp
-
+def aiohttp_small_reads_async(job: Job) -> AbstractAsyncContextManager[FanOut]:
     from restwell.backends._aiohttp import _Connector
 
     # The peer with restwell's 64 KiB socket reads (asyncio's 256 KiB ones can cost an
     # mmap/mremap/munmap per read, depending on the allocator's history): what is left is the
     # price of restwell's own layers.
-    async with aiohttp.ClientSession(connector=_Connector()) as session:
-        slots = asyncio.Semaphore(job.concurrency)
-
-        async def one() -> Sample:
-            async with slots, session.get(job.url) as response:
-                body = await response.read()
-                return response.status, len(body)
-
-        async def fan_out(n: int) -> list[Sample]:
-            return await asyncio.gather(*(one() for _ in range(n)))
-
-        yield fan_out
+    return _aiohttp_session(job, connector=_Connector())
 
 
 @asynccontextmanager
