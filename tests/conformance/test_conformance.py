@@ -124,7 +124,6 @@ KNOWN: dict[tuple[str, Mode | None], str] = {
         "Vary matching compares normalised field values (RFC 9111 §4.1); it does not perform "
         "content negotiation against Content-Language"
     ),
-    ("method-POST", None): "TEMPORARY",
 }
 for _id in (
     "partial-store-complete-reuse-partial",

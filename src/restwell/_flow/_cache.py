@@ -305,6 +305,31 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
     return response
 
 
+def _keep_post_answer(
+    request: Request, response: Response, policy: CachePolicy, times: tuple[float, float]
+) -> Flow[None]:
+    """Store a POST's answer that says it is the target's current representation.
+
+    RFC 9110 §9.3.3: a POST response with explicit freshness and a ``Content-Location`` equal
+    to the target URI may answer later GETs of that URI; the policy decides whether this one
+    does (it refuses everything else), after the POST has invalidated the URI (§4.4).
+    """
+    if response._content is None or response.history:
+        return  # streamed (nothing to store) or another URI's answer
+    stored = policy.decide_store(
+        request.method,
+        request.url,
+        request.headers,
+        response.status_code,
+        response.headers.raw(),
+        response.content,
+        *times,
+    )
+    if stored.store and stored.entry is not None and stored.key is not None:
+        slot = _slot(_credential(request), stored.entry.variant)
+        yield from _safe(CachePut(stored.key, slot, stored.entry.to_bytes(), stored.ttl))
+
+
 def _close(response: Response) -> Flow[None]:
     yield Close(response)
 
@@ -345,6 +370,7 @@ def cached_flow(
         max_entry_bytes: Larger bodies are passed through uncached.
     """
     if mode == "skip" or request.method not in policy.cacheable_methods:
+        sent_at = cfg.clock.time()
         response = yield from request_flow(request, timeout, cfg, stream=stream, policy=retry)
         if request.method not in policy.cacheable_methods:
             # Each answer the flow received counts, redirects it followed included: a 303
@@ -353,6 +379,9 @@ def cached_flow(
                 sent, status, raw = answer.request, answer.status_code, answer.headers.raw()
                 for stale_key in policy.invalidation_keys(sent.method, sent.url, status, raw):
                     yield from _safe(CacheDelete(stale_key))
+            if request.method == "POST" and mode != "skip" and key is None:
+                times = (sent_at, cfg.clock.time())
+                yield from _keep_post_answer(request, response, policy, times)
         response.cache_status = "bypass"
         _say(request, "bypass", "skipped" if mode == "skip" else "method not cached")
         return response
