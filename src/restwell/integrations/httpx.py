@@ -25,6 +25,7 @@ origin sent them); httpx decodes them above the transport, for a hit as for a mi
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import threading
 import warnings
@@ -439,6 +440,9 @@ class AsyncRetryTransport(_TransportBase, _AsyncBase):
             raise native_error(exc) from None
 
     async def aclose(self) -> None:
-        """Close the inner transport."""
+        """Close the inner transport (background revalidations still running are cancelled)."""
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._inner is not None:
             await self._inner.aclose()
