@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import os
 import sqlite3
 import threading
@@ -20,6 +22,7 @@ from restwell.cache._base import (
     log_skipped,
 )
 from restwell.cache._codec import decode, encode, why_undecodable
+from restwell.cache._lane import Job, Lane
 
 __all__ = ["SCHEMA_VERSION", "SQLiteCache"]
 
@@ -50,6 +53,16 @@ _UPSERT: Final = (
     "INSERT INTO restwell_cache (key, variant, value, expires) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (key, variant) DO UPDATE SET value = excluded.value, expires = excluded.expires"
 )
+
+
+def _delete(conn: sqlite3.Connection, key: str) -> None:
+    conn.execute("DELETE FROM restwell_cache WHERE key = ?", (key,))
+
+
+def _clear(conn: sqlite3.Connection) -> None:
+    conn.execute("DELETE FROM restwell_cache")
+
+
 _PURGE_KEY: Final = "DELETE FROM restwell_cache WHERE key = ? AND expires <= ?"
 _PURGE_SOME: Final = (
     "DELETE FROM restwell_cache WHERE rowid IN "
@@ -118,6 +131,8 @@ class SQLiteCache(BlockingStorage):
         self._closed = False
         self._path.parent.mkdir(parents=True, exist_ok=True)
         self._initialise()
+        self._reads = Lane(f"restwell-sqlite-reads-{self._path.name}")
+        self._writes = Lane(f"restwell-sqlite-writes-{self._path.name}", self._commit_batch)
 
     @property
     def path(self) -> Path:
@@ -157,37 +172,108 @@ class SQLiteCache(BlockingStorage):
             ``False`` when the value is larger than :attr:`max_entry_bytes` or ``ttl <= 0``
             (the previous value of the variant is removed all the same).
         """
+        write = self._put_write(key, variant, value, ttl)
+        with self._write() as conn:
+            return write(conn)
+
+    def delete(self, key: str) -> None:
+        """Remove every variant of ``key``."""
+        with self._write() as conn:
+            _delete(conn, key)
+
+    def clear(self) -> None:
+        """Remove every entry (the file and its schema stay)."""
+        with self._write() as conn:
+            _clear(conn)
+
+    # The async methods: reads on one worker thread, writes on another, each taking every
+    # operation queued meanwhile as one batch (see restwell.cache._lane). A read never waits
+    # behind a write (WAL readers do not block), and a batch of writes commits once.
+
+    async def aget(self, key: str) -> Variants:
+        """Awaitable :meth:`get`, run on the cache's reader thread."""
+        return await self._reads.submit(self.get, key)  # type: ignore[no-any-return]
+
+    async def aput(self, key: str, variant: str, value: bytes, ttl: float | None = None) -> bool:
+        """Awaitable :meth:`put`, committed by the cache's writer thread.
+
+        Writes queued together commit in one transaction; each stays whole (undone alone if it
+        fails), and the await returns only once its write is committed.
+        """
+        # Encoding and size checks happen here, off the writer thread and its transaction.
+        write = self._put_write(key, variant, value, ttl)
+        return await self._writes.submit(write)  # type: ignore[no-any-return]
+
+    async def adelete(self, key: str) -> None:
+        """Awaitable :meth:`delete`, run on the cache's writer thread."""
+        await self._writes.submit(functools.partial(_delete, key=key))
+
+    async def aclear(self) -> None:
+        """Awaitable :meth:`clear`, run on the cache's writer thread."""
+        await self._writes.submit(_clear)
+
+    async def aclose(self) -> None:
+        """Awaitable :meth:`close`: queued operations finish first."""
+        await asyncio.to_thread(self.close)
+
+    def _put_write(
+        self, key: str, variant: str, value: bytes, ttl: float | None
+    ) -> Callable[[sqlite3.Connection], bool]:
+        """The SQL of one :meth:`put`, to run inside a write transaction."""
         if len(value) > self._max_entry_bytes or (ttl is not None and ttl <= 0):
-            with self._write() as conn:
+            if len(value) > self._max_entry_bytes:
+                log_skipped("SQLiteCache", key, variant, len(value), self._max_entry_bytes)
+
+            def remove(conn: sqlite3.Connection) -> bool:
                 conn.execute(
                     "DELETE FROM restwell_cache WHERE key = ? AND variant = ?", (key, variant)
                 )
-            if len(value) > self._max_entry_bytes:
-                log_skipped("SQLiteCache", key, variant, len(value), self._max_entry_bytes)
-            return False
+                return False
+
+            return remove
         blob = encode(value)  # outside the transaction: the write lock is held for SQL only
-        now = self._clock()
-        expires = None if ttl is None else now + ttl
-        with self._write() as conn:
+
+        def store(conn: sqlite3.Connection) -> bool:
+            now = self._clock()
+            expires = None if ttl is None else now + ttl
             conn.execute(_UPSERT, (key, variant, blob, expires))
             conn.execute(_PURGE_KEY, (key, now))
             if now >= self._next_purge:
                 self._next_purge = now + self._purge_interval
                 conn.execute(_PURGE_SOME, (now,))
-        return True
+            return True
 
-    def delete(self, key: str) -> None:
-        """Remove every variant of ``key``."""
-        with self._write() as conn:
-            conn.execute("DELETE FROM restwell_cache WHERE key = ?", (key,))
+        return store
 
-    def clear(self) -> None:
-        """Remove every entry (the file and its schema stay)."""
+    def _commit_batch(self, jobs: list[Job]) -> None:
+        """The writer thread's batch: every write in one transaction (group commit).
+
+        Each write runs under a savepoint of its own, so one that fails is undone alone and
+        reports its error; the others commit together, once. If the transaction cannot begin
+        or commit, every write of the batch fails with that error.
+        """
+        if len(jobs) == 1:  # alone: its transaction is its savepoint
+            job = jobs[0]
+            with self._write() as conn:
+                job.result = job.fn(conn, *job.args)
+            return
         with self._write() as conn:
-            conn.execute("DELETE FROM restwell_cache")
+            for job in jobs:
+                conn.execute("SAVEPOINT one_write")
+                try:
+                    job.result = job.fn(conn, *job.args)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO one_write")
+                    job.error = exc
+                conn.execute("RELEASE one_write")
 
     def close(self) -> None:
-        """Close the pooled connections; connections in use close when they are returned."""
+        """Close the pooled connections; connections in use close when they are returned.
+
+        Operations the async methods queued are finished first.
+        """
+        self._reads.stop()
+        self._writes.stop()
         with self._lock:
             self._closed = True
             idle, self._idle = self._idle, []

@@ -244,6 +244,21 @@ def _epoch(year: int, month: int, day: int, hour: int, minute: int, second: int)
     return moment.timestamp()
 
 
+@functools.lru_cache(maxsize=256)
+def _imf_fixdate(value: str) -> float | None:
+    """``value`` as an IMF-fixdate in epoch seconds, ``None`` when it is not a valid one.
+
+    Memoised: the form senders must use does not depend on the clock, and the same few values
+    come back response after response (a ``Date`` changes once a second, a ``Last-Modified``
+    hardly ever), so parsing each once spares every stored response two parses.
+    """
+    m = _IMF_FIXDATE.fullmatch(value.strip())
+    if m is None:
+        return None
+    day, mon, year, hh, mm, ss = m.groups()
+    return _epoch(int(year), _MONTH_NUMBER[mon.lower()], int(day), int(hh), int(mm), int(ss))
+
+
 def parse_http_date(value: str | None, now: float | None = None) -> float | None:
     """Parse an HTTP-date (RFC 9110 §5.6.7, its three forms) strictly into epoch seconds.
 
@@ -258,11 +273,10 @@ def parse_http_date(value: str | None, now: float | None = None) -> float | None
     """
     if not value:
         return None
+    fixdate = _imf_fixdate(value)
+    if fixdate is not None:
+        return fixdate
     text = value.strip()
-    m = _IMF_FIXDATE.fullmatch(text)
-    if m is not None:
-        day, mon, year, hh, mm, ss = m.groups()
-        return _epoch(int(year), _MONTH_NUMBER[mon.lower()], int(day), int(hh), int(mm), int(ss))
     m = _RFC850.fullmatch(text)
     if m is not None:
         day, mon, yy, hh, mm, ss = m.groups()
@@ -277,8 +291,8 @@ def parse_http_date(value: str | None, now: float | None = None) -> float | None
         return _epoch(year, _MONTH_NUMBER[mon.lower()], int(day), int(hh), int(mm), int(ss))
     m = _ASCTIME.fullmatch(text)
     if m is not None:
-        mon, day, hh, mm, ss, year = m.groups()
-        return _epoch(int(year), _MONTH_NUMBER[mon.lower()], int(day), int(hh), int(mm), int(ss))
+        mon, day, hh, mm, ss, yyyy = m.groups()
+        return _epoch(int(yyyy), _MONTH_NUMBER[mon.lower()], int(day), int(hh), int(mm), int(ss))
     return None
 
 

@@ -99,6 +99,8 @@ _NOT_MODIFIED_FIELDS = frozenset(
     {"cache-control", "content-location", "date", "etag", "expires", "vary"}
 )
 _PRECONDITIONS = ("if-none-match", "if-modified-since")  # those a 304 can answer
+# What nearly every response's Connection says: it names only fields already never stored.
+_USUAL_CONNECTION = frozenset({"keep-alive", "close"})
 
 
 def _clamp(value: float) -> float:
@@ -113,7 +115,16 @@ def _finite(value: float) -> float:
 
 
 def _pairs(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
-    return tuple((str(name), str(value)) for name, value in headers)
+    pairs = tuple(headers)
+    for pair in pairs:
+        # Backends hand over (str, str) tuples already: keep them rather than rebuild each.
+        if type(pair) is not tuple or len(pair) != 2 or type(pair[0]) is not str:
+            break
+        if type(pair[1]) is not str:
+            break
+    else:
+        return pairs
+    return tuple((str(name), str(value)) for name, value in pairs)
 
 
 def _g(seconds: float) -> str:
@@ -640,10 +651,12 @@ class CachePolicy:
         if method == "HEAD":
             return no("HEAD responses are not stored; they freshen stored GETs (§4.3.5)")
         stored_method = method
+        # The primary key is computed last, and only without the caller's: normalising the
+        # URI again is a good part of what deciding costs.
         if method in self.cacheable_methods:
-            primary = self.cache_key(method, url)
+            key_method = method
         elif method == "POST" and status in (200, 203) and self._post_reusable(url, fields, cc):
-            primary = self.cache_key("GET", url)
+            key_method = "GET"
         else:
             return no(f"{method} responses are not stored (§3)")
         if not 200 <= status <= 999:
@@ -670,7 +683,8 @@ class CachePolicy:
                 "request had Authorization; a shared cache needs public, s-maxage or "
                 "must-revalidate (§3.5)"
             )
-        if "*" in _vary_members(fields.get("vary")):
+        vary = _vary_members(fields.get("vary"))
+        if "*" in vary:
             return no("Vary: * never matches a later request (§4.1)")
         if not (
             cc.public
@@ -683,12 +697,14 @@ class CachePolicy:
             return no(f"status {status} with no explicit freshness or public is not storable (§3)")
         if not complete or not self._complete(status, fields, body):
             return no("incomplete response (§3.3)")
-        headers = self._storable_fields(pairs, fields, cc)
+        unstored = self._unstored(fields, cc)
+        headers = tuple([p for p in pairs if p[0].lower() not in unstored])
+        stored_fields = fields.without(unstored)
         if "date" not in fields:
             date = format_http_date(response_time)
             if date is not None:
                 headers = (*headers, ("Date", date))  # RFC 9110 §6.6.1
-        vary = _vary_members(fields.get("vary"))
+                stored_fields = FieldIndex(headers)
         try:
             entry = StoredResponse(
                 method=stored_method,
@@ -699,21 +715,24 @@ class CachePolicy:
                 request_time=request_time,
                 response_time=response_time,
                 vary_headers=tuple((name, request_headers.get(name)) for name in vary),
+                _index=stored_fields,
             )
         except ValueError as exc:
             return no(f"not storable: {exc}")
         lifetime = self.freshness_lifetime(entry)
-        ttl = self.storage_ttl(entry, response_time)
+        age = current_age(entry, response_time)
+        ttl = self._ttl(entry, lifetime, age)
         if ttl <= 0:
             return no(
                 "never reusable: needs validation (stale or no-cache) but has no validator, "
                 "and may not be served stale (§3, §4.2.4)"
             )
-        if lifetime > current_age(entry, response_time):
+        if lifetime > age:
             why = f"stored: fresh for {_g(lifetime)}"
         else:
             why = "stored stale: reusable after validation or where stale is allowed"
-        return StoreDecision(True, why, key if key is not None else primary, entry, ttl)
+        primary = key if key is not None else self.cache_key(key_method, url)
+        return StoreDecision(True, why, primary, entry, ttl)
 
     def _post_reusable(self, url: str, fields: FieldIndex, cc: CacheControl) -> bool:
         # RFC 9110 §9.3.3: a POST response with explicit freshness and a Content-Location equal
@@ -753,17 +772,24 @@ class CachePolicy:
     def _storable_fields(
         self, pairs: tuple[tuple[str, str], ...], fields: FieldIndex, cc: CacheControl
     ) -> tuple[tuple[str, str], ...]:
+        drop = self._unstored(fields, cc)
+        return tuple(p for p in pairs if p[0].lower() not in drop)
+
+    def _unstored(self, fields: FieldIndex, cc: CacheControl) -> frozenset[str]:
         # §3.1: not stored: Connection and the fields it names, other hop-by-hop and
         # proxy-specific fields, fields named by a qualified no-cache (all caches, §5.2.2.4)
         # or a qualified private (shared caches, §5.2.2.7).
-        drop = set(HOP_BY_HOP_FIELDS)
+        drop: frozenset[str] = HOP_BY_HOP_FIELDS
         connection = fields.get("connection")
-        if connection:
-            drop.update(name.strip().lower() for name in split_members(connection))
-        drop.update(cc.no_cache_fields)
-        if self.shared:
-            drop.update(cc.private_fields)
-        return tuple(p for p in pairs if p[0].lower() not in drop)
+        if connection and connection.lower() not in _USUAL_CONNECTION:
+            named = {name.strip().lower() for name in split_members(connection)}
+            if not named <= drop:
+                drop = drop | named
+        if cc.no_cache_fields:
+            drop = drop | cc.no_cache_fields
+        if self.shared and cc.private_fields:
+            drop = drop | cc.private_fields
+        return drop
 
     def storage_ttl(self, entry: StoredResponse, now: float) -> float:
         """Seconds from ``now`` a storage should keep ``entry`` (0: it is useless, drop it).
@@ -775,11 +801,13 @@ class CachePolicy:
         (``max-stale``). A response that is stale, cannot be validated and may not be served
         stale is useless.
         """
+        return self._ttl(entry, self.freshness_lifetime(entry), current_age(entry, now))
+
+    def _ttl(self, entry: StoredResponse, lifetime: float, age: float) -> float:
+        # storage_ttl with the lifetime and current age already known (decide_store has both).
         cc = entry.cache_control
         if cc.no_cache and not entry.has_validator:
             return 0.0  # every use needs a validation it cannot have (§5.2.2.4)
-        lifetime = self.freshness_lifetime(entry)
-        age = current_age(entry, now)
         stale_ok = not cc.no_cache and self._stale_forbidden(entry) is None
         window = 0.0
         if stale_ok:

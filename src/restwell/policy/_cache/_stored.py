@@ -14,7 +14,7 @@ import math
 import re
 import struct
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from typing import Any
 
 from restwell.policy._cache._directives import (
@@ -81,6 +81,22 @@ class FieldIndex:
 
     def __contains__(self, name: object) -> bool:
         return name in self._lines
+
+    def without(self, names: frozenset[str]) -> FieldIndex:
+        """The index of the same pairs minus every field in ``names`` (lower case).
+
+        What ``FieldIndex`` of the filtered pairs would be, without going over them again.
+        """
+        lines = self._lines
+        gone = [name for name in lines if name in names]
+        if not gone:
+            return self
+        index = FieldIndex(())
+        # The line lists are never changed once built, so the two indexes can share them.
+        index._lines = kept = lines.copy()
+        for name in gone:
+            del kept[name]
+        return index
 
 
 # RFC 9111 §4.1: request fields match after normalisation "known to have identical semantics".
@@ -249,53 +265,70 @@ class StoredResponse:
         init=False, repr=False, compare=False
     )
     _variant: str = field(init=False, repr=False, compare=False)
+    # Internal: the FieldIndex of ``headers`` when the caller already built one (decide_store
+    # has, for its own checks), so it is not built twice; the caller vouches that ``headers``
+    # is already a tuple of (str, str) pairs. Never part of equality, repr or replace().
+    _index: InitVar[FieldIndex | None] = None
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.method, str) or not self.method:
+    def __post_init__(self, _index: FieldIndex | None) -> None:
+        set_ = object.__setattr__
+        method, status = self.method, self.status
+        if not isinstance(method, str) or not method:
             raise ValueError("method must be a non-empty string")
         if not isinstance(self.url, str):
             raise ValueError("url must be a string")
-        if isinstance(self.status, bool) or not isinstance(self.status, int):
+        if type(status) is not int and (isinstance(status, bool) or not isinstance(status, int)):
             raise ValueError("status must be an int")
-        if not 100 <= self.status <= 999:
-            raise ValueError(f"status {self.status} is not a three-digit code")
+        if not 100 <= status <= 999:
+            raise ValueError(f"status {status} is not a three-digit code")
         if not isinstance(self.body, bytes):
             raise ValueError("body must be bytes")
-        for name in ("request_time", "response_time"):
-            value = getattr(self, name)
+        request_time, response_time = self.request_time, self.response_time
+        for name, value in (("request_time", request_time), ("response_time", response_time)):
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise ValueError(f"{name} must be a number")
             if not math.isfinite(value):
                 raise ValueError(f"{name} must be finite")
-            object.__setattr__(self, name, float(value))
-        headers = _pairs(self.headers, "headers", optional=False)
-        object.__setattr__(self, "headers", headers)
-        selected_pairs = _pairs(self.vary_headers, "vary_headers", optional=True)
-        object.__setattr__(self, "vary_headers", selected_pairs)
+        request_time, response_time = float(request_time), float(response_time)
+        set_(self, "request_time", request_time)
+        set_(self, "response_time", response_time)
+        if _index is None:
+            headers = _pairs(self.headers, "headers", optional=False)
+            set_(self, "headers", headers)
+            fields = FieldIndex(headers)
+        else:
+            fields = _index  # the caller built it over these very headers (decide_store)
+        selected_pairs = self.vary_headers
+        if selected_pairs or type(selected_pairs) is not tuple:
+            selected_pairs = _pairs(selected_pairs, "vary_headers", optional=True)
+        set_(self, "vary_headers", selected_pairs)
 
-        fields = FieldIndex(headers)
-        set_ = object.__setattr__
         set_(self, "_fields", fields)
         set_(self, "_cc", parse_cache_control(fields.get("cache-control")))
-        date = parse_http_date(fields.first("date"), self.response_time)
-        set_(self, "_date", date)
+        set_(self, "_date", parse_http_date(fields.first("date"), response_time))
         set_(self, "_age", parse_age(fields.first("age")))
         expires_lines = fields.lines("expires")
         set_(self, "_has_expires", bool(expires_lines))
-        if len({line.strip() for line in expires_lines}) > 1:
+        if not expires_lines:
+            expires = None
+        elif len({line.strip() for line in expires_lines}) > 1:
             expires = None  # §4.2.1: conflicting Expires lines make the response stale
         else:
-            expires = parse_http_date(fields.first("expires"), self.response_time)
+            expires = parse_http_date(expires_lines[0], response_time)
         set_(self, "_expires", expires)
         set_(
             self,
             "_last_modified",
-            parse_http_date(fields.first("last-modified"), self.response_time),
+            parse_http_date(fields.first("last-modified"), response_time),
         )
         etag = fields.first("etag")
         set_(self, "_etag", etag.strip() if etag is not None and etag.strip() else None)
         vary = _vary_names(fields.get("vary"))
         set_(self, "_vary", vary)
+        if not vary:  # the common case: no Vary, no variant to hash
+            set_(self, "_vary_selected", ())
+            set_(self, "_variant", "")
+            return
         given = {name.lower(): value for name, value in selected_pairs}
         selected = tuple(
             (name, normalize_field_value(name, given.get(name))) for name in vary if name != "*"
