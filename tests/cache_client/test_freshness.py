@@ -211,12 +211,18 @@ def test_a_content_coded_response_is_stored_and_served_decoded(
     assert origin.hits(key) == 1
 
 
-def test_a_range_request_bypasses_the_cache(
+def test_a_single_range_is_served_from_the_stored_response(
     client: Driver, origin: CacheOrigin, key: str, url: str
 ) -> None:
+    # RFC 9110 §14.2: one byte range is cut from the stored 200; several go to the origin.
     target = f"{url}?{cc('max-age=60')}"
-    client.get(target)
+    whole = client.get(target)
     ranged = client.get(target, headers={"Range": "bytes=0-3"})
-    assert ranged.cache_status == "bypass"
+    assert (ranged.status_code, ranged.cache_status) == (206, "hit")
+    assert ranged.content == whole.content[:4]
+    assert ranged.headers.get("Content-Range") == f"bytes 0-3/{len(whole.content)}"
+    assert origin.hits(key) == 1
+    several = client.get(target, headers={"Range": "bytes=0-1, 3-4"})
+    assert several.cache_status == "bypass"
     assert origin.hits(key) == 2
     assert client.get(target).cache_status == "hit"

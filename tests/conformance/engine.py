@@ -20,7 +20,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import formatdate
-from typing import Any
+from typing import Any, Literal
 from urllib.parse import urlsplit
 
 import restwell
@@ -213,33 +213,98 @@ def running_scripted_origin() -> Iterator[ScriptedOrigin]:
 # ----------------------------------------------------------------------------- the client side
 
 
-def make_client(mode: Mode, base_url: str, clock: FakeClock) -> restwell.Client:
-    """A client in the configuration the mode stands for.
+ClientKind = Literal["sync", "async"]
+"""Which client runs the scenario: ``restwell.Client`` or ``restwell.AsyncClient``."""
+
+
+def client_options(mode: Mode, base_url: str, clock: FakeClock) -> dict[str, Any]:
+    """The client configuration the mode stands for (the same for both client kinds).
 
     ``private``: an application's client with its own cache (the default policy, a private
     cache); ``shared``: the reverse-proxy ("forwarding") configuration of the ``Client``
-    docstring with a shared-cache policy. Neither retries, so every request the origin sees
-    is one the scenario sent (the public suite fails a test on any retry), and neither follows
+    docstring with a shared-cache policy; ``cdn``: the same with ``CDN-Cache-Control`` as the
+    policy's targeted field (RFC 9213). None retries, so every request the origin sees is one
+    the scenario sent (the public suite fails a test on any retry), and none follows
     redirects, so a 3xx is the answer under test, not a hop.
     """
     if mode == "private":
-        return restwell.Client(
-            base_url,
-            cache=MemoryCache(),
-            retry=None,
-            clock=clock,
-            follow_redirects=False,
+        return {
+            "cache": MemoryCache(),
+            "retry": None,
+            "clock": clock,
+            "follow_redirects": False,
+        }
+    targeted = ("CDN-Cache-Control",) if mode == "cdn" else ()
+    return {
+        "default_headers": False,
+        "decode_content": False,
+        "follow_redirects": False,
+        "retry": None,
+        "clock": clock,
+        "cache": MemoryCache(),
+        "cache_policy": CachePolicy(shared=True, targeted=targeted),
+    }
+
+
+class Driver:
+    """One client of either kind behind the three calls a scenario makes: send, settle, close.
+
+    The async client runs on a private event loop driven from this thread, so the engine's
+    step loop is the same for both kinds.
+    """
+
+    def __init__(self, kind: ClientKind, mode: Mode, base_url: str, clock: FakeClock) -> None:
+        options = client_options(mode, base_url, clock)
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._sync: restwell.Client | None = None
+        self._async: restwell.AsyncClient | None = None
+        if kind == "sync":
+            self._sync = restwell.Client(base_url, **options)
+        else:
+            self._loop = asyncio.new_event_loop()
+            self._async = self._loop.run_until_complete(self._make_async(base_url, options))
+
+    @staticmethod
+    async def _make_async(base_url: str, options: dict[str, Any]) -> restwell.AsyncClient:
+        return restwell.AsyncClient(base_url, **options)  # built inside its loop
+
+    def request(
+        self, method: str, url: str, headers: dict[str, str], content: str | None
+    ) -> restwell.Response:
+        if self._sync is not None:
+            return self._sync.request(method, url, headers=headers, content=content)
+        assert self._loop is not None
+        assert self._async is not None
+        return self._loop.run_until_complete(
+            self._async.request(method, url, headers=headers, content=content)
         )
-    return restwell.Client(
-        base_url,
-        default_headers=False,
-        decode_content=False,
-        follow_redirects=False,
-        retry=None,
-        clock=clock,
-        cache=MemoryCache(),
-        cache_policy=CachePolicy(shared=True),
-    )
+
+    def settle(self) -> None:
+        """Let background revalidations (stale-while-revalidate) finish.
+
+        So each step sees the cache they leave behind, whatever the scheduling.
+        """
+        if self._sync is not None:
+            for thread in list(getattr(self._sync, "_threads", ())):
+                thread.join(5)
+            return
+        assert self._loop is not None
+        assert self._async is not None
+        pending = list(getattr(self._async, "_background", ()))
+        if pending:
+            gathered = asyncio.gather(*pending, return_exceptions=True)
+            self._loop.run_until_complete(asyncio.wait_for(gathered, 5))
+
+    def close(self) -> None:
+        if self._sync is not None:
+            self._sync.close()
+            return
+        assert self._loop is not None
+        assert self._async is not None
+        try:
+            self._loop.run_until_complete(self._async.aclose())
+        finally:
+            self._loop.close()
 
 
 @dataclass
@@ -259,7 +324,7 @@ def _request_headers(
     mode: Mode, step: Step, num: int, scenario: Scenario, previous: Answer | None
 ) -> dict[str, str]:
     pairs: list[tuple[str, str]] = []
-    if mode == "shared":
+    if mode != "private":
         # What the public suite's non-browser client sends on every request: request
         # directives a cache must ignore, and a Cache-Control that makes Pragma irrelevant.
         pairs += [("Pragma", "foo"), ("Cache-Control", "nothing-to-see-here")]
@@ -279,20 +344,13 @@ def _request_headers(
     return dict(joined.values())
 
 
-def _send(client: restwell.Client, url: str, step: Step, headers: dict[str, str]) -> Answer:
+def _send(driver: Driver, url: str, step: Step, headers: dict[str, str]) -> Answer:
     try:
-        response = client.request(step.method, url, headers=headers, content=step.request_body)
+        response = driver.request(step.method, url, headers, step.request_body)
     except Exception as exc:  # a refused stale answer surfaces as the client's error
         return Answer(None, {}, "", f"{type(exc).__name__}: {exc}")
     fields = {name.lower(): response.headers.get(name) or "" for name in response.headers}
     return Answer(response.status_code, fields, response.content.decode("utf-8", "replace"))
-
-
-def _settle(client: restwell.Client) -> None:
-    # Background revalidations (stale-while-revalidate) finish before the next step, so each
-    # step sees the cache they leave behind, whatever the thread scheduling.
-    for thread in list(getattr(client, "_threads", ())):
-        thread.join(5)
 
 
 def _header_ok(expected: Any, answer: Answer, step: Step) -> str | None:
@@ -417,16 +475,18 @@ def _check_origin(steps: tuple[Step, ...], answers: list[Answer], seen: list[See
     return fails
 
 
-def run(scenario: Scenario, mode: Mode, origin: ScriptedOrigin) -> list[str]:
-    """Play ``scenario`` through a fresh client in ``mode``; the expectations that failed."""
+def run(
+    scenario: Scenario, mode: Mode, origin: ScriptedOrigin, kind: ClientKind = "sync"
+) -> list[str]:
+    """Play ``scenario`` through a fresh ``kind`` client in ``mode``; the failed expectations."""
     clock = FakeClock(START)
     live = origin.register(scenario.steps, clock)
     set_testing(True, clock=clock)
-    client = make_client(mode, origin.url, clock)
     answers: list[Answer] = []
     fails: list[str] = []
     try:
-        with client:
+        driver = Driver(kind, mode, origin.url, clock)
+        try:
             for i, step in enumerate(scenario.steps):
                 num = i + 1
                 path = f"/test/{live.token}"
@@ -436,12 +496,14 @@ def run(scenario: Scenario, mode: Mode, origin: ScriptedOrigin) -> list[str]:
                     path += f"?{step.query}"
                 previous = answers[-1] if answers else None
                 headers = _request_headers(mode, step, num, scenario, previous)
-                answer = _send(client, path, step, headers)
+                answer = _send(driver, path, step, headers)
                 answers.append(answer)
                 fails += _check_answer(step, num, answer, live.token)
-                _settle(client)
+                driver.settle()
                 if step.pause_after:
                     clock.advance(PAUSE)
+        finally:
+            driver.close()
         with live.lock:
             seen = list(live.seen)
         fails += _check_origin(scenario.steps, answers, seen)

@@ -32,7 +32,8 @@ ExpectedHeader = str | tuple[str, Value] | tuple[str, str, int]
 
 Kind = Literal["required", "optimal", "check"]
 Expect = Literal["cached", "not_cached", "etag_validated", "lm_validated"]
-Mode = Literal["private", "shared"]
+Mode = Literal["private", "shared", "cdn"]
+"""``cdn``: the shared configuration with ``CDN-Cache-Control`` as its targeted field (RFC 9213)."""
 
 PAUSE = 3.0
 """Seconds a ``pause_after`` moves the clock (the public suite waits three real seconds)."""
@@ -91,10 +92,14 @@ class Scenario:
     private_only: bool = False
     """``browser_only`` there: only a private (single-user) cache is concerned."""
     shared_only: bool = False
-    """``browser_skip`` / ``cdn_only`` there: only a shared cache is concerned."""
+    """``browser_skip`` there: only a shared cache is concerned."""
+    cdn_only: bool = False
+    """``cdn_only`` there: only a cache targeted by ``CDN-Cache-Control`` is concerned."""
     note: str = ""
 
     def applies_to(self, mode: Mode) -> bool:
         if mode == "private":
-            return not self.shared_only
-        return not self.private_only
+            return not self.shared_only and not self.cdn_only
+        if mode == "shared":
+            return not self.private_only and not self.cdn_only
+        return not self.private_only  # a CDN is a shared cache too

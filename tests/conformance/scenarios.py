@@ -67,8 +67,9 @@ def sc(
     kind: Kind = "required",
     private_only: bool = False,
     shared_only: bool = False,
+    cdn_only: bool = False,
 ) -> Scenario:
-    return Scenario(id, suite, steps, kind, private_only, shared_only)
+    return Scenario(id, suite, steps, kind, private_only, shared_only, cdn_only)
 
 
 def content(key: str) -> str:
@@ -1850,6 +1851,145 @@ def other() -> list[Scenario]:
     ]
 
 
+def cdn_cache_control() -> list[Scenario]:
+    s = "cdn-cache-control"
+
+    def cdn(value: str) -> ResponseHeader:
+        # Unchecked on the answer, as there: a CDN may or may not pass the field on.
+        return ("CDN-Cache-Control", value, False)
+
+    def two(id: str, first: Step, then: str, kind: Kind = "required") -> Scenario:
+        return sc(s, id, first, expect(then), kind=kind, cdn_only=True)
+
+    def kept(id: str, then: Step, *extra: ResponseHeader) -> Scenario:
+        # Does the CDN keep the origin's fields when its own lifetime outlasts Cache-Control's?
+        first = setup(("Cache-Control", "max-age=1"), *extra, cdn("max-age=10000"), ("Date", 0))
+        return sc(s, id, first, then, kind="check", cdn_only=True)
+
+    return [
+        two("cdn-max-age", setup(cdn("max-age=3600")), "cached", "optimal"),
+        two("cdn-max-age-max", setup(cdn("max-age=2147483648")), "cached", "optimal"),
+        two("cdn-max-age-max-plus", setup(cdn("max-age=99999999999")), "cached", "optimal"),
+        two(
+            "cdn-max-age-age",
+            setup(("Date", 0), cdn("max-age=3600"), ("Age", "7200")),
+            "not_cached",
+        ),
+        two(
+            "cdn-max-age-space-before-equals",
+            setup(("Cache-Control", "max-age=1"), cdn("max-age =100")),
+            "not_cached",
+            "check",
+        ),
+        two(
+            "cdn-max-age-space-after-equals",
+            setup(("Cache-Control", "max-age=1"), cdn("max-age= 100")),
+            "not_cached",
+            "check",
+        ),
+        two("cdn-max-age-0", setup(cdn("max-age=0")), "not_cached"),
+        two("cdn-max-age-extension", setup(cdn("foobar, max-age=3600")), "cached", "optimal"),
+        two("cdn-max-age-case-insensitive", setup(cdn("MaX-aGe=3600")), "cached", "check"),
+        two(
+            "cdn-max-age-expires",
+            setup(cdn("max-age=3600"), ("Expires", -10000), ("Date", 0)),
+            "cached",
+            "optimal",
+        ),
+        two(
+            "cdn-max-age-cc-max-age-invalid-expires",
+            setup(cdn("max-age=3600"), ("Expires", "0", False), ("Date", 0)),
+            "cached",
+            "optimal",
+        ),
+        two(
+            "cdn-max-age-0-expires",
+            setup(cdn("max-age=0"), ("Expires", 10000), ("Date", 0)),
+            "not_cached",
+        ),
+        two(
+            "cdn-max-age-short-cc-max-age",
+            setup(("Cache-Control", "max-age=1"), cdn("max-age=3600")),
+            "cached",
+            "optimal",
+        ),
+        two(
+            "cdn-max-age-long-cc-max-age",
+            setup(("Cache-Control", "max-age=3600"), cdn("max-age=1")),
+            "not_cached",
+        ),
+        two(
+            "cdn-private",
+            setup(
+                ("CDN-Cache-Control", "private"),
+                ("Cache-Control", "max-age=10000"),
+                ("Expires", 10000),
+                ("Date", 0),
+                pause=False,
+            ),
+            "not_cached",
+        ),
+        two(
+            "cdn-no-cache",
+            setup(
+                ("CDN-Cache-Control", "no-cache"),
+                ("Cache-Control", "max-age=10000"),
+                ("Expires", 10000),
+                ("Date", 0),
+                pause=False,
+            ),
+            "not_cached",
+        ),
+        two(
+            "cdn-no-store-cc-fresh",
+            setup(
+                ("Cache-Control", "max-age=10000"),
+                cdn("no-store"),
+                ("Expires", 10000),
+                ("Date", 0),
+            ),
+            "not_cached",
+        ),
+        two(
+            "cdn-fresh-cc-nostore",
+            setup(("Cache-Control", "no-store"), cdn("max-age=10000")),
+            "cached",
+        ),
+        two(
+            "cdn-cc-invalid-sh-type-unknown",
+            setup(cdn("max-age=10000, &&&&&"), ("Cache-Control", "no-store")),
+            "not_cached",
+        ),
+        two(
+            "cdn-cc-invalid-sh-type-wrong",
+            setup(cdn('max-age="10000"'), ("Cache-Control", "no-store")),
+            "not_cached",
+        ),
+        sc(
+            s,
+            "cdn-remove-header",
+            Step(
+                response_headers=(
+                    ("Cache-Control", "max-age=10000"),
+                    cdn("foo"),
+                    ("Expires", 10000),
+                    ("Date", 0),
+                ),
+                expected_response_headers=(("CDN-Cache-Control", "foo"),),
+            ),
+            kind="check",
+            cdn_only=True,
+        ),
+        kept("cdn-remove-age-exceed", Step(expected_response_headers=("Age",))),
+        kept("cdn-date-update-exceed", Step(expected_response_headers=(("Date", 0),))),
+        kept(
+            "cdn-expires-update-exceed",
+            Step(expected_response_headers=(("Expires", 1),)),
+            ("Expires", 1),
+        ),
+    ]
+
+
 SUITES: list[Callable[[], list[Scenario]]] = [
     cc_response,
     cc_request,
@@ -1873,6 +2013,7 @@ SUITES: list[Callable[[], list[Scenario]]] = [
     pragma,
     method,
     partial,
+    cdn_cache_control,
     authorization,
     other,
 ]

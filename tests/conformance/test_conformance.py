@@ -1,8 +1,10 @@
 """RFC 9111 conformance: the public HTTP caching test-suite's scenarios, against a real origin.
 
-Every scenario of :mod:`tests.conformance.scenarios` runs through a sync ``restwell.Client``
-in the two configurations a cache can be in (``private``: an application's own cache;
-``shared``: the reverse-proxy configuration with a shared-cache policy), where it applies.
+Every scenario of :mod:`tests.conformance.scenarios` runs through a ``restwell.Client`` and a
+``restwell.AsyncClient`` (the same engine drives both) in the configurations a cache can be in
+(``private``: an application's own cache; ``shared``: the reverse-proxy configuration with a
+shared-cache policy; ``cdn``: that with ``CDN-Cache-Control`` as its targeted field, RFC 9213),
+where it applies.
 Outcomes restwell does not produce on purpose are listed in ``KNOWN`` with the reason; they
 are strict xfails, so a change that makes one pass is noticed.
 """
@@ -13,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.conformance.engine import ScriptedOrigin, run, running_scripted_origin
+from tests.conformance.engine import ClientKind, ScriptedOrigin, run, running_scripted_origin
 from tests.conformance.model import Mode, Scenario
 from tests.conformance.scenarios import all_scenarios
 
@@ -26,10 +28,13 @@ _INVALID_DELTA = (
     "a max-age that is not delta-seconds (RFC 9111 §1.2.2: 1*DIGIT) is invalid freshness "
     "information and makes the response stale (§4.2.1), not fresh for a guessed lifetime"
 )
-_NO_RANGES = (
-    "Range requests bypass the cache: partial content is neither stored nor cut from a stored "
-    "complete response (RFC 9111 §3.3-§3.4 allow, never require it); for the required "
-    "partial-use-* tests only their setup (a 206 served from the cache) is unmet"
+_PARTS_NOT_STORED = (
+    "206 responses are not stored (RFC 9111 §3.3 allows storing an incomplete response, never "
+    "requires it); a single byte range is cut from a stored complete 200 instead"
+)
+_BAD_PART = (
+    _PARTS_NOT_STORED + ". This scripted 206 could not be kept soundly anyway: its "
+    "Content-Range (bytes 4-9/10) declares six bytes and its body carries five"
 )
 _CREDENTIALS = (
     "restwell keys every stored answer to the credentials (Authorization, Cookie) of the "
@@ -47,7 +52,10 @@ _HEURISTIC = (
     "the three seconds the scenario waits"
 )
 
-# (scenario id, mode or None for both) -> why restwell deliberately behaves otherwise.
+MODES: tuple[Mode, ...] = ("private", "shared", "cdn")
+
+# (scenario id, mode or None for every mode) -> why restwell deliberately behaves otherwise;
+# the same for both client kinds.
 KNOWN: dict[tuple[str, Mode | None], str] = {
     ("freshness-max-age-two-fresh-stale-sameline", None): _CONFLICTING,
     ("freshness-max-age-two-fresh-stale-sepline", None): _CONFLICTING,
@@ -125,19 +133,32 @@ KNOWN: dict[tuple[str, Mode | None], str] = {
         "content negotiation against Content-Language"
     ),
 }
+KNOWN[("cdn-max-age-case-insensitive", "cdn")] = (
+    "a targeted field is a Structured Field Dictionary, whose keys are lower case (RFC 8941 "
+    "§3.2); MaX-aGe fails to parse, so the field is ignored (RFC 9213 §2.1) and, with no "
+    "Cache-Control, nothing makes the response fresh"
+)
 for _id in (
-    "partial-store-complete-reuse-partial",
-    "partial-store-complete-reuse-partial-no-last",
-    "partial-store-complete-reuse-partial-suffix",
-    "partial-store-partial-complete",
     "partial-store-partial-reuse-partial",
     "partial-store-partial-reuse-partial-absent",
     "partial-store-partial-reuse-partial-byterange",
     "partial-store-partial-reuse-partial-suffix",
-    "partial-use-headers",
-    "partial-use-stored-headers",
 ):
-    KNOWN[(_id, None)] = _NO_RANGES
+    KNOWN[(_id, None)] = _BAD_PART
+KNOWN[("partial-store-partial-complete", None)] = (
+    _PARTS_NOT_STORED + "; and completing a stored part means combining it with the next "
+    "one, which §3.4 allows only when both carry the same strong validator (this one has none)"
+)
+
+
+# As KNOWN, for the AsyncClient runs only: where its (aiohttp) backend, not the cache, differs.
+KNOWN_ASYNC: dict[tuple[str, Mode | None], str] = {
+    ("conditional-etag-strong-respond-obs-text", None): (
+        "the aiohttp backend reads obs-text octets in field values as UTF-8 with surrogate "
+        "escapes, not as ISO-8859-1 (RFC 9110 §5.5), so the ETag's 0xFC octet comes back as "
+        "'\\udcfc' and no longer equals the one the origin sent"
+    ),
+}
 
 
 @pytest.fixture(scope="module")
@@ -148,22 +169,35 @@ def scripted_origin() -> Iterator[ScriptedOrigin]:
 
 def _cases() -> list[object]:
     cases: list[object] = []
-    for scenario in all_scenarios():
-        modes: tuple[Mode, ...] = ("private", "shared")
-        for mode in modes:
-            if not scenario.applies_to(mode):
-                continue
-            reason = KNOWN.get((scenario.id, mode)) or KNOWN.get((scenario.id, None))
-            marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
-            cases.append(
-                pytest.param(
-                    scenario, mode, id=f"{scenario.suite}:{scenario.id}[{mode}]", marks=marks
+    for kind in ("sync", "async"):
+        suffix = "" if kind == "sync" else "/async"
+        for scenario in all_scenarios():
+            for mode in MODES:
+                if not scenario.applies_to(mode):
+                    continue
+                # A CDN is a shared cache: what restwell does on purpose there holds for it too.
+                reason = (
+                    (kind == "async" and KNOWN_ASYNC.get((scenario.id, None)))
+                    or KNOWN.get((scenario.id, mode))
+                    or (mode == "cdn" and KNOWN.get((scenario.id, "shared")))
+                    or KNOWN.get((scenario.id, None))
                 )
-            )
+                marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason else []
+                cases.append(
+                    pytest.param(
+                        scenario,
+                        mode,
+                        kind,
+                        id=f"{scenario.suite}:{scenario.id}[{mode}{suffix}]",
+                        marks=marks,
+                    )
+                )
     return cases
 
 
-@pytest.mark.parametrize(("scenario", "mode"), _cases())
-def test_scenario(scripted_origin: ScriptedOrigin, scenario: Scenario, mode: Mode) -> None:
-    fails = run(scenario, mode, scripted_origin)
-    assert not fails, f"{scenario.kind} {scenario.id} ({mode}): " + "; ".join(fails)
+@pytest.mark.parametrize(("scenario", "mode", "kind"), _cases())
+def test_scenario(
+    scripted_origin: ScriptedOrigin, scenario: Scenario, mode: Mode, kind: ClientKind
+) -> None:
+    fails = run(scenario, mode, scripted_origin, kind)
+    assert not fails, f"{scenario.kind} {scenario.id} ({mode}, {kind}): " + "; ".join(fails)

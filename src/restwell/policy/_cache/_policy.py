@@ -40,6 +40,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from urllib.parse import urljoin
 
+from restwell.policy._cache import _ranges, _targeted
 from restwell.policy._cache._directives import (
     MAX_DELTA,
     CacheControl,
@@ -305,6 +306,11 @@ class CachePolicy:
             directives allow it.
         keep_stale: Seconds a stored response is kept after it became stale, for validation or
             to be served stale where allowed; part of :attr:`StoreDecision.ttl`.
+        targeted: The cache's target list of RFC 9213 targeted fields, in order of precedence,
+            e.g. ``("CDN-Cache-Control",)`` for a CDN. The first of them a response carries
+            with a valid value decides this cache's storing and freshness instead of that
+            response's ``Cache-Control`` and ``Expires`` (RFC 9213 §2.1); the fields are kept
+            and forwarded as received. Empty (off) by default.
     """
 
     shared: bool = False
@@ -314,6 +320,7 @@ class CachePolicy:
     cacheable_methods: frozenset[str] = frozenset({"GET", "HEAD"})
     stale_if_error: float | None = None
     keep_stale: float = 86400.0
+    targeted: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         for name in ("heuristic_fraction", "heuristic_max", "keep_stale"):
@@ -336,6 +343,19 @@ class CachePolicy:
                 "through to the origin (RFC 9111 §4)"
             )
         object.__setattr__(self, "cacheable_methods", methods)
+        targets = (self.targeted,) if isinstance(self.targeted, str) else tuple(self.targeted)
+        if not all(isinstance(name, str) and name.strip() for name in targets):
+            raise ValueError(f"targeted must be field names, not {self.targeted!r}")
+        object.__setattr__(self, "targeted", tuple(name.strip().lower() for name in targets))
+
+    def _cc(self, entry: StoredResponse) -> CacheControl:
+        # The directives this cache follows for entry: its first valid targeted field's
+        # (RFC 9213 §2.1), else its Cache-Control.
+        if self.targeted:
+            found = _targeted.targeted_directives(entry.header, self.targeted)
+            if found is not None:
+                return found
+        return entry.cache_control
 
     # ------------------------------------------------------------------ keys (§4.1)
 
@@ -377,12 +397,13 @@ class CachePolicy:
         allowed, :attr:`default_ttl`; otherwise 0. A freshness directive with an invalid value
         counts as 0.
         """
-        cc = entry.cache_control
+        cc = entry.cache_control if not self.targeted else self._cc(entry)
         if self.shared and cc.s_maxage is not None:
             return float(cc.s_maxage)
         if cc.max_age is not None:
             return float(cc.max_age)
-        if entry.has_expires:
+        # RFC 9213 §2.1: a targeted field in force makes Expires ignored too.
+        if entry.has_expires and cc is entry.cache_control:
             if entry.expires is None:
                 return 0.0  # §5.3: an invalid date, "0" included, is in the past
             return _clamp(entry.expires - entry.date_value)
@@ -390,7 +411,7 @@ class CachePolicy:
 
     def _heuristic_lifetime(self, entry: StoredResponse) -> float:
         # §4.2.2: only for heuristically cacheable statuses or responses marked public.
-        if entry.status not in HEURISTICALLY_CACHEABLE_STATUSES and not entry.cache_control.public:
+        if entry.status not in HEURISTICALLY_CACHEABLE_STATUSES and not self._cc(entry).public:
             return 0.0
         last_modified = entry.last_modified
         if last_modified is not None and last_modified <= entry.date_value:
@@ -406,7 +427,7 @@ class CachePolicy:
 
     def _stale_forbidden(self, entry: StoredResponse) -> str | None:
         # §4.2.4: directives that forbid serving a stale response without validation.
-        cc = entry.cache_control
+        cc = entry.cache_control if not self.targeted else self._cc(entry)
         if cc.must_revalidate:
             return "must-revalidate (§5.2.2.2)"
         if self.shared and cc.proxy_revalidate:
@@ -455,9 +476,11 @@ class CachePolicy:
             )
         req = self.request_directives(request_headers)
         if request_headers.get("range") is not None:
-            return CacheDecision(
-                CacheAction.BYPASS, "Range request: partial content is not cached (§3.3)"
-            )
+            # One byte range is cut from a stored complete response in respond(); what the
+            # cache cannot answer itself goes to the origin (RFC 9110 §14.2).
+            forwarded = _ranges.forwarded(method, request_headers)
+            if forwarded is not None:
+                return CacheDecision(CacheAction.BYPASS, forwarded)
         entries = tuple(entries)
         entry = self.select(method, request_headers, entries)
         if entry is None:
@@ -474,7 +497,7 @@ class CachePolicy:
         now = _finite(now)
         lifetime = self.freshness_lifetime(entry)
         age = current_age(entry, now)
-        cc = entry.cache_control
+        cc = entry.cache_control if not self.targeted else self._cc(entry)
         if cc.no_cache:
             return self._validate(entry, request_headers, req, "stored no-cache (§5.2.2.4)")
         if req.no_cache:
@@ -588,7 +611,9 @@ class CachePolicy:
 
         ``Age`` is replaced by the current age; ``Date`` and every other stored field are sent
         as stored. When the request's own ``If-None-Match`` (or, without it,
-        ``If-Modified-Since``) holds for a stored 2xx, the answer is a 304.
+        ``If-Modified-Since``) holds for a stored 2xx, the answer is a 304. Otherwise a GET's
+        single byte ``Range`` is answered from a stored 200 with a 206 (or a 416 when it is
+        unsatisfiable), as ``If-Range`` allows (RFC 9110 §14.2, §13.1.5; see ``_ranges``).
         """
         age = int(current_age(entry, now))
         age_field = ("Age", str(age))
@@ -604,6 +629,11 @@ class CachePolicy:
             headers = tuple(p for p in entry.headers if p[0].lower() in keep)
             return CachedResponse(304, (*headers, age_field), b"", age)
         headers = tuple(p for p in entry.headers if p[0].lower() != "age")
+        if method == "GET" and entry.status == 200 and request_headers.get("range") is not None:
+            # RFC 9110 §14.2, §13.1.5: one byte range of the stored representation.
+            part = _ranges.cut(request_headers, entry.status, headers, entry.body, now)
+            if part is not None:
+                return CachedResponse(part.status, (*part.headers, age_field), part.body, age)
         body = b"" if method == "HEAD" else entry.body
         return CachedResponse(entry.status, (*headers, age_field), body, age)
 
@@ -644,6 +674,11 @@ class CachePolicy:
         pairs = _pairs(response_headers)
         fields = FieldIndex(pairs)
         cc = parse_cache_control(fields.get("cache-control"))
+        targeted = (
+            _targeted.targeted_directives(fields.get, self.targeted) if self.targeted else None
+        )
+        if targeted is not None:  # RFC 9213 §2.1: instead of Cache-Control and Expires
+            cc = targeted
 
         def no(reason: str) -> StoreDecision:
             return StoreDecision(False, reason)
@@ -689,7 +724,7 @@ class CachePolicy:
         if not (
             cc.public
             or (cc.private and not self.shared)
-            or "expires" in fields
+            or ("expires" in fields and targeted is None)
             or cc.max_age is not None
             or (self.shared and cc.s_maxage is not None)
             or status in HEURISTICALLY_CACHEABLE_STATUSES
@@ -805,7 +840,7 @@ class CachePolicy:
 
     def _ttl(self, entry: StoredResponse, lifetime: float, age: float) -> float:
         # storage_ttl with the lifetime and current age already known (decide_store has both).
-        cc = entry.cache_control
+        cc = entry.cache_control if not self.targeted else self._cc(entry)
         if cc.no_cache and not entry.has_validator:
             return 0.0  # every use needs a validation it cannot have (§5.2.2.4)
         stale_ok = not cc.no_cache and self._stale_forbidden(entry) is None
@@ -969,7 +1004,7 @@ class CachePolicy:
             served.append(new)
             if new.variant != entry.variant:
                 removed.append(entry)
-            cc = new.cache_control
+            cc = self._cc(new)
             if cc.no_store or (self.shared and cc.private) or "*" in new.vary:
                 removed.append(entry)  # no longer storable: serve this once, then forget
             else:
@@ -1007,6 +1042,8 @@ class CachePolicy:
         merged = [p for p in entry.headers if p[0].lower() not in replaced] + incoming
         merged_fields = FieldIndex(merged)
         merged_cc = parse_cache_control(merged_fields.get("cache-control"))
+        if self.targeted:
+            merged_cc = _targeted.targeted_directives(merged_fields.get, self.targeted) or merged_cc
         headers = self._storable_fields(tuple(merged), merged_fields, merged_cc)
         vary = [name for name in _vary_members(merged_fields.get("vary")) if name != "*"]
         return replace(
@@ -1080,7 +1117,7 @@ class CachePolicy:
             return None
         if status is not None and status not in ERROR_STATUSES:
             return None
-        cc = entry.cache_control
+        cc = self._cc(entry)
         if cc.no_cache:
             return None
         if self._stale_forbidden(entry) is not None:
