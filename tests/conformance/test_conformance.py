@@ -152,13 +152,7 @@ KNOWN[("partial-store-partial-complete", None)] = (
 
 
 # As KNOWN, for the AsyncClient runs only: where its (aiohttp) backend, not the cache, differs.
-KNOWN_ASYNC: dict[tuple[str, Mode | None], str] = {
-    ("conditional-etag-strong-respond-obs-text", None): (
-        "the aiohttp backend reads obs-text octets in field values as UTF-8 with surrogate "
-        "escapes, not as ISO-8859-1 (RFC 9110 §5.5), so the ETag's 0xFC octet comes back as "
-        "'\\udcfc' and no longer equals the one the origin sent"
-    ),
-}
+KNOWN_ASYNC: dict[tuple[str, Mode | None], str] = {}
 
 
 @pytest.fixture(scope="module")

@@ -6,7 +6,7 @@ import asyncio
 import functools
 import ssl
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import aiohttp
@@ -52,6 +52,26 @@ def translate_aiohttp(exc: BaseException, request: Request) -> Exception:
 
 _ERRORS = (aiohttp.ClientError, asyncio.TimeoutError, OSError)
 _NONE: list[str] = []
+
+
+# HTTP field values are ISO-8859-1 octets (RFC 9110 §5.5); aiohttp decodes them as UTF-8 with
+# surrogate escapes. Re-decoded, a value reads the same as on every other backend (http.client
+# and h11 use ISO-8859-1), and a cache forwarding it sends the very bytes it received.
+def _latin1(value: str) -> str:
+    return value if value.isascii() else value.encode("utf-8", "surrogateescape").decode("latin-1")
+
+
+def _getall(getall: Callable[[str, list[str]], list[str]], name: str) -> list[str]:
+    values = getall(name, _NONE)
+    for value in values:
+        if not value.isascii():
+            return [_latin1(v) for v in values]
+    return values
+
+
+def _items(items: Callable[[], Iterable[tuple[str, str]]]) -> list[tuple[str, str]]:
+    return [(name, _latin1(value)) for name, value in items()]
+
 
 # asyncio's selector transports receive up to 256 KiB per read. glibc serves an allocation
 # that size with mmap unless its adaptive threshold happens to have risen, and CPython then
@@ -223,7 +243,9 @@ class AiohttpBackend:
         return Response(
             raw.status,
             Headers.wrap(
-                functools.partial(native.getall, default=_NONE), native.items, native.__contains__
+                functools.partial(_getall, native.getall),
+                functools.partial(_items, native.items),
+                native.__contains__,
             ),
             request=request,
             content=content,

@@ -1,4 +1,7 @@
-"""The aiohttp backend's socket reads: 64 KiB at a time, on every connection it opens.
+"""The aiohttp backend's own connections: socket reads of 64 KiB, on every one it opens.
+
+(Its ISO-8859-1 reading of field values is checked by the conformance suite's obs-text
+scenarios, run through ``AsyncClient``.)
 
 asyncio reads up to 256 KiB per ``recv``; depending on the allocator's history each such
 read can cost an mmap, an mremap and a munmap. The backend's connector lowers the read size
