@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
 import aiohttp
+from multidict import CIMultiDictProxy
 
 from restwell._models import Headers, Request, Response, Timeout
 from restwell.backends._base import aread_limited
@@ -24,7 +25,7 @@ from restwell.errors import (
     TransportError,
 )
 
-__all__ = ["AiohttpBackend"]
+__all__ = ["AiohttpBackend", "translate_aiohttp", "wrap_aiohttp_headers"]
 
 
 def translate_aiohttp(exc: BaseException, request: Request) -> Exception:
@@ -71,6 +72,15 @@ def _getall(getall: Callable[[str, list[str]], list[str]], name: str) -> list[st
 
 def _items(items: Callable[[], Iterable[tuple[str, str]]]) -> list[tuple[str, str]]:
     return [(name, _latin1(value)) for name, value in items()]
+
+
+def wrap_aiohttp_headers(native: CIMultiDictProxy[str]) -> Headers:
+    """A response's aiohttp headers as restwell's, read lazily, values as ISO-8859-1."""
+    return Headers.wrap(
+        functools.partial(_getall, native.getall),
+        functools.partial(_items, native.items),
+        native.__contains__,
+    )
 
 
 # asyncio's selector transports receive up to 256 KiB per read. glibc serves an allocation
@@ -239,14 +249,9 @@ class AiohttpBackend:
                 content = await self._read(raw, request)
         except _ERRORS as exc:
             raise translate_aiohttp(exc, request) from exc
-        native = raw.headers
         return Response(
             raw.status,
-            Headers.wrap(
-                functools.partial(_getall, native.getall),
-                functools.partial(_items, native.items),
-                native.__contains__,
-            ),
+            wrap_aiohttp_headers(raw.headers),
             request=request,
             content=content,
             stream=_Stream(raw, request) if stream else None,

@@ -46,7 +46,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from restwell._flow import FlowAction, Send, run_async
 from restwell._models import Headers, Request, Response, Timeout
-from restwell.backends._aiohttp import _no_hidden_retry, translate_aiohttp
+from restwell.backends._aiohttp import _no_hidden_retry, translate_aiohttp, wrap_aiohttp_headers
 from restwell.integrations._common import (
     CACHE_KEY_HEADER,
     CACHE_MODE_HEADER,
@@ -251,10 +251,7 @@ class RetryMiddleware(IntegrationBase):
                     native_headers[name] = value
             try:
                 native = await handler(request)
-                headers = Headers.wrap(
-                    functools.partial(native.headers.getall, default=_NONE),
-                    native.headers.items,
-                )
+                headers = wrap_aiohttp_headers(native.headers)
                 body = None
                 if self.cache is not None:
                     limit = self.body_limit(ours, action.stream, native.status, headers)
