@@ -188,7 +188,10 @@ class _ClientBase:
         self._closed = False
 
     def _adopt(self, backend: object) -> None:
-        """Let a wrapped session's own headers win over restwell's defaults."""
+        """Take on what the backend says of itself: its session's headers, its body form."""
+        # Bodies kept as received (decode_content=False) are cached apart from decoded ones.
+        self._coded = not getattr(backend, "decodes_content", True)
+        # A wrapped session's own headers win over restwell's defaults.
         native = getattr(backend, "session_headers", None)
         if not isinstance(native, Headers):
             return
@@ -324,6 +327,7 @@ class _ClientBase:
             mode=cache_mode,
             key=cache_key,
             max_entry_bytes=self._cache.max_entry_bytes,
+            coded=self._coded,
         )
 
     def _fast_path(

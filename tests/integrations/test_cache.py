@@ -467,3 +467,33 @@ def test_a_response_the_cache_cannot_keep_is_left_streaming(
         assert type(native.content._protocol).__name__ == "ResponseHandler"
     else:
         assert "ByteStream" not in type(native.stream).__name__
+
+
+def test_one_storage_serves_coded_and_decoded_bodies_apart(
+    driver: CacheDriver, storage: CacheStorage, origin: CacheOrigin, key: str, url: str
+) -> None:
+    # httpx and requests hand the cache bodies as received (gzip), restwell.Client and
+    # aiohttp decoded ones, under the same stored headers (Content-Encoding: gzip): through
+    # one storage, each must get the form it reads.
+    import restwell
+
+    target = f"{url}?{cc('max-age=600')}&gzip=1"
+    with restwell.Client(cache=storage, retry=None) as client:
+        first = client.get(target)
+        ours = client.get(target)
+        theirs = driver.get(target)
+        again = driver.get(target)
+        ours_again = client.get(target)
+
+    assert (first.cache_status, ours.cache_status, ours_again.cache_status) == (
+        "miss",
+        "hit",
+        "hit",
+    )
+    assert again.cache == "hit"
+    for body in (ours.content, theirs.body, again.body, ours_again.content):
+        assert described(body)["key"] == key
+    coded = driver.kind in ("httpx2", "httpx2-async", "httpx", "requests")
+    # A coded reader's first request is its own miss; a decoded one shares the Client's entry.
+    assert theirs.cache == ("miss" if coded else "hit")
+    assert origin.hits(key) == (2 if coded else 1)

@@ -90,6 +90,17 @@ def _credential(request: Request) -> str:
     return hashlib.sha256(auth.encode()).hexdigest()[:16]
 
 
+def _partition(request: Request, coded: bool) -> str:
+    """Whose stored answers a request may see: its credentials, and the body form it reads.
+
+    A client that keeps bodies as received (content coding and all) and one that decodes
+    them may share a storage; their entries are kept apart, since the same stored headers
+    (``Content-Encoding: gzip``) would describe different bytes.
+    """
+    cred = _credential(request)
+    return f"{cred}+coded" if coded else cred
+
+
 def _slot(cred: str, variant: str) -> str:
     """The storage variant id: whose answer it is, then which ``Vary`` variant."""
     return f"{cred}|{variant}"
@@ -306,7 +317,11 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
 
 
 def _keep_post_answer(
-    request: Request, response: Response, policy: CachePolicy, times: tuple[float, float]
+    request: Request,
+    response: Response,
+    policy: CachePolicy,
+    times: tuple[float, float],
+    coded: bool,
 ) -> Flow[None]:
     """Store a POST's answer that says it is the target's current representation.
 
@@ -326,7 +341,7 @@ def _keep_post_answer(
         *times,
     )
     if stored.store and stored.entry is not None and stored.key is not None:
-        slot = _slot(_credential(request), stored.entry.variant)
+        slot = _slot(_partition(request, coded), stored.entry.variant)
         yield from _safe(CachePut(stored.key, slot, stored.entry.to_bytes(), stored.ttl))
 
 
@@ -354,6 +369,7 @@ def cached_flow(
     mode: CacheMode = "default",
     key: str | None = None,
     max_entry_bytes: int | None = None,
+    coded: bool = False,
 ) -> Flow[Response]:
     """One request through the cache, then (if needed) through the request flow.
 
@@ -368,6 +384,8 @@ def cached_flow(
         mode: ``default``, ``refresh`` (validate or refetch even if fresh) or ``skip``.
         key: A custom primary key (it also skips URI-based invalidation for this request).
         max_entry_bytes: Larger bodies are passed through uncached.
+        coded: The caller's bodies are as received, content coding undone by nobody (stored
+            apart from decoded ones; see :func:`_partition`).
     """
     if mode == "skip" or request.method not in policy.cacheable_methods:
         sent_at = cfg.clock.time()
@@ -381,7 +399,7 @@ def cached_flow(
                     yield from _safe(CacheDelete(stale_key))
             if request.method == "POST" and mode != "skip" and key is None:
                 times = (sent_at, cfg.clock.time())
-                yield from _keep_post_answer(request, response, policy, times)
+                yield from _keep_post_answer(request, response, policy, times, coded)
         response.cache_status = "bypass"
         _say(request, "bypass", "skipped" if mode == "skip" else "method not cached")
         return response
@@ -393,7 +411,7 @@ def cached_flow(
         policy,
         retry,
         primary,
-        _credential(request),
+        _partition(request, coded),
         key is not None,
         max_entry_bytes,
         stream,

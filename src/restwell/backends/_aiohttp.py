@@ -187,6 +187,13 @@ class AiohttpBackend:
         self._last: tuple[Timeout | None, aiohttp.ClientTimeout] = (None, aiohttp.ClientTimeout())
 
     @property
+    def decodes_content(self) -> bool:
+        """Whether bodies arrive with their ``Content-Encoding`` undone."""
+        if self._session is not None and not self._owned:
+            return bool(getattr(self._session, "auto_decompress", True))
+        return self._decode
+
+    @property
     def session_headers(self) -> Headers | None:
         """Headers a session the user gave sends itself (they win over restwell's defaults).
 

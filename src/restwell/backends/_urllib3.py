@@ -155,6 +155,11 @@ class Urllib3Backend:
         self._last = (timeout, converted)
         return converted
 
+    @property
+    def decodes_content(self) -> bool:
+        """Whether bodies arrive with their ``Content-Encoding`` undone."""
+        return self._decode
+
     def send(self, request: Request, timeout: Timeout, stream: bool) -> Response:
         """Send ``request`` once (no retries, no redirects)."""
         started = time.perf_counter()

@@ -221,11 +221,15 @@ class IntegrationBase:
         policy: RetryPolicy | None,
         mode: CacheMode = "default",
         key: str | None = None,
+        *,
+        coded: bool = True,
     ) -> Flow[Response]:
         """The flow of one call: through the cache when there is one, else straight out.
 
         Responses come back streamed (their body unread) unless the cache read one to store
-        it; either way the integration hands its library a native response.
+        it; either way the integration hands its library a native response. ``coded``: the
+        library hands over bodies as received, content coding kept (httpx's and requests'
+        raw streams do); such entries are stored apart from decoded ones.
         """
         if self.cache is None:
             return request_flow(request, timeout, self.flow_config, stream=True, policy=policy)
@@ -244,6 +248,7 @@ class IntegrationBase:
             mode=mode,
             key=key,
             max_entry_bytes=self.cache.max_entry_bytes,
+            coded=coded,
         )
 
     def buffer_limit(self, request: Request, status: int, headers: Headers) -> int | None:

@@ -265,7 +265,8 @@ class RetryMiddleware(IntegrationBase):
             response.native = native
             return response
 
-        flow = self.flow(ours, _UNBOUNDED, None, mode, custom_key)
+        coded = not getattr(session, "auto_decompress", True)
+        flow = self.flow(ours, _UNBOUNDED, None, mode, custom_key, coded=coded)
         try:
             result = await run_async(flow, perform)
         except NATIVE_ERRORS as exc:
