@@ -1,8 +1,14 @@
-"""StoredResponse.to_bytes / from_bytes: exact round trips, and garbage is a clear ValueError."""
+"""StoredResponse.to_bytes / from_bytes: exact round trips, and garbage is a clear ValueError.
+
+``to_bytes`` writes format version 2 (one NUL-joined text block) unless a text holds a NUL,
+then version 1 (length-prefixed texts); ``from_bytes`` reads both, so entries stored by an
+earlier release stay readable. Tests on both formats run over both writers.
+"""
 
 from __future__ import annotations
 
 import struct
+from typing import Any
 
 import pytest
 
@@ -31,9 +37,14 @@ def _full() -> StoredResponse:
     )
 
 
-def test_round_trip_keeps_every_field_and_what_is_derived_from_them() -> None:
+WRITERS = {"v2": StoredResponse.to_bytes, "v1": StoredResponse._to_bytes_v1}
+writers = pytest.mark.parametrize("write", list(WRITERS.values()), ids=list(WRITERS))
+
+
+@writers
+def test_round_trip_keeps_every_field_and_what_is_derived_from_them(write: Any) -> None:
     original = _full()
-    copy = StoredResponse.from_bytes(original.to_bytes())
+    copy = StoredResponse.from_bytes(write(original))
     assert copy == original
     assert copy.headers == original.headers
     assert copy.vary_headers == original.vary_headers
@@ -43,9 +54,23 @@ def test_round_trip_keeps_every_field_and_what_is_derived_from_them() -> None:
     assert copy.date == T0
 
 
-def test_round_trip_of_a_minimal_entry() -> None:
+@writers
+def test_round_trip_of_a_minimal_entry(write: Any) -> None:
     minimal = StoredResponse("GET", "", 200, (), b"", 0.0, 0.0)
-    assert StoredResponse.from_bytes(minimal.to_bytes()) == minimal
+    assert StoredResponse.from_bytes(write(minimal)) == minimal
+
+
+def test_to_bytes_writes_version_2_and_falls_back_to_1_for_a_text_with_nul() -> None:
+    assert _full().to_bytes()[4] == 2
+    odd = StoredResponse("GET", URL, 200, (("X-Nul", "a\x00b"),), b"", T0, T0)
+    data = odd.to_bytes()
+    assert data[4] == 1
+    assert StoredResponse.from_bytes(data) == odd
+    empty_vary = StoredResponse("GET", URL, 200, (), b"", T0, T0, (("a", ""), ("b", None)))
+    assert StoredResponse.from_bytes(empty_vary.to_bytes()).vary_headers == (
+        ("a", ""),
+        ("b", None),
+    )
 
 
 def test_round_trip_of_a_policy_made_entry_and_memoryview_input() -> None:
@@ -53,9 +78,11 @@ def test_round_trip_of_a_policy_made_entry_and_memoryview_input() -> None:
     assert StoredResponse.from_bytes(memoryview(entry.to_bytes())) == entry  # type: ignore[arg-type]
 
 
-def test_the_format_is_compact() -> None:
+def test_the_formats_are_compact() -> None:
     entry = StoredResponse("GET", URL, 200, (("ETag", '"x"'),), b"12345", T0, T0)
-    assert len(entry.to_bytes()) == 31 + (4 + 3) + (4 + len(URL)) + (4 + 4 + 4 + 3) + 8 + 5
+    texts = len("GET") + len(URL) + len("ETag") + len('"x"')
+    assert len(entry.to_bytes()) == 43 + texts + 3 + 5  # head, texts, 3 NULs, body
+    assert len(entry._to_bytes_v1()) == 31 + 4 * 4 + texts + 8 + 5
 
 
 @pytest.mark.parametrize(
@@ -64,7 +91,8 @@ def test_the_format_is_compact() -> None:
         (b"", "missing the RWSR header"),
         (b"RWSR", "missing the RWSR header"),
         (b"GIF89a" + b"\x00" * 40, "missing the RWSR header"),
-        (b"RWSR\x02" + b"\x00" * 40, "format version 2 is not supported"),
+        (b"RWSR\x03" + b"\x00" * 40, "format version 3 is not supported"),
+        (b"RWSR\x02" + b"\x00" * 40, "sizes do not add up"),
     ],
 )
 def test_garbage_is_a_value_error_that_says_why(data: bytes, message: str) -> None:
@@ -77,8 +105,9 @@ def test_non_bytes_are_a_value_error() -> None:
         StoredResponse.from_bytes("RWSR")  # type: ignore[arg-type]
 
 
-def test_every_truncation_is_a_value_error() -> None:
-    data = _full().to_bytes()
+@writers
+def test_every_truncation_is_a_value_error(write: Any) -> None:
+    data = write(_full())
     for end in range(len(data)):
         with pytest.raises(ValueError, match="stored response"):
             StoredResponse.from_bytes(data[:end])
@@ -86,11 +115,15 @@ def test_every_truncation_is_a_value_error() -> None:
 
 def test_trailing_bytes_are_a_value_error() -> None:
     with pytest.raises(ValueError, match="1 trailing bytes"):
+        StoredResponse.from_bytes(_full()._to_bytes_v1() + b"\x00")
+    with pytest.raises(ValueError, match="sizes do not add up"):
         StoredResponse.from_bytes(_full().to_bytes() + b"\x00")
 
 
-def _patched(offset: int, fmt: str, value: object) -> bytes:
-    data = bytearray(_full().to_bytes())
+def _patched(
+    offset: int, fmt: str, value: object, write: Any = StoredResponse._to_bytes_v1
+) -> bytes:
+    data = bytearray(write(_full()))
     struct.pack_into(fmt, data, offset, value)
     return bytes(data)
 
@@ -113,10 +146,27 @@ def test_inconsistent_fields_are_a_value_error(
         StoredResponse.from_bytes(_patched(offset, fmt, value))
 
 
-def test_invalid_utf8_is_a_value_error() -> None:
+@pytest.mark.parametrize(
+    ("offset", "fmt", "value", "message"),
+    [
+        (5, ">H", 42, "status 42 is not a three-digit code"),
+        (23, ">I", 10**6, "wrong number of texts"),
+        (27, ">I", 1, "wrong number of texts"),
+        (31, ">I", 2**32 - 1, "sizes do not add up"),
+        (35, ">Q", 0, "sizes do not add up"),
+    ],
+)
+def test_inconsistent_fields_of_version_2_are_a_value_error(
+    offset: int, fmt: str, value: object, message: str
+) -> None:
+    with pytest.raises(ValueError, match=message):
+        StoredResponse.from_bytes(_patched(offset, fmt, value, StoredResponse.to_bytes))
+
+
+@pytest.mark.parametrize(("write", "method_at"), [(WRITERS["v1"], 31 + 4), (WRITERS["v2"], 43)])
+def test_invalid_utf8_is_a_value_error(write: Any, method_at: int) -> None:
     entry = StoredResponse("GET", "ab", 200, (), b"", T0, T0)
-    data = bytearray(entry.to_bytes())
-    method_at = 31 + 4
+    data = bytearray(write(entry))
     data[method_at : method_at + 3] = b"\xff\xfe\xfd"
     with pytest.raises(ValueError, match="corrupt stored response"):
         StoredResponse.from_bytes(bytes(data))
@@ -124,8 +174,12 @@ def test_invalid_utf8_is_a_value_error() -> None:
 
 def test_bad_vary_marker_is_a_value_error() -> None:
     entry = StoredResponse("GET", "", 200, (), b"", T0, T0, (("foo", None),))
-    data = bytearray(entry.to_bytes())
+    data = bytearray(entry._to_bytes_v1())
     data[31 + 4 + 3 + 4 + 4 + 3] = 7
+    with pytest.raises(ValueError, match="bad Vary value marker"):
+        StoredResponse.from_bytes(bytes(data))
+    data = bytearray(entry.to_bytes())
+    data[-1:] = b"?"  # the marker of the last text: "-" (absent) becomes "?"
     with pytest.raises(ValueError, match="bad Vary value marker"):
         StoredResponse.from_bytes(bytes(data))
 

@@ -143,6 +143,12 @@ def _vary_names(value: str | None) -> tuple[str, ...]:
 _MAGIC = b"RWSR"
 _VERSION = 1
 _HEAD = struct.Struct(">4sBHddII")  # magic, version, status, request/response time, counts
+# Version 2: the same head plus the sizes of one text block and of the body. The texts
+# (method, URL, field names and values, Vary selections) are joined by NUL, which no field
+# value may hold (RFC 9110 §5.5), so a whole entry is written with one join and one encode;
+# a text holding NUL anyway is written in version 1, which prefixes each text with its size.
+_VERSION_2 = 2
+_HEAD_2 = struct.Struct(">4sBHddIIIQ")
 _LEN = struct.Struct(">I")
 _BODY_LEN = struct.Struct(">Q")
 
@@ -435,6 +441,32 @@ class StoredResponse:
 
     def to_bytes(self) -> bytes:
         """A compact, versioned byte form for storages; :meth:`from_bytes` reads it back."""
+        texts = [self.method, self.url]
+        for pair in self.headers:
+            texts += pair
+        for name, selected in self.vary_headers:
+            texts.append(name)
+            # A marker keeps an absent field (None) apart from an empty one.
+            texts.append("-" if selected is None else "=" + selected)
+        joined = "\0".join(texts)
+        if joined.count("\0") == len(texts) - 1:
+            block = joined.encode("utf-8", "surrogatepass")
+            body = self.body
+            head = _HEAD_2.pack(
+                _MAGIC,
+                _VERSION_2,
+                self.status,
+                self.request_time,
+                self.response_time,
+                len(self.headers),
+                len(self.vary_headers),
+                len(block),
+                len(body),
+            )
+            return head + block + body
+        return self._to_bytes_v1()
+
+    def _to_bytes_v1(self) -> bytes:
         parts = [
             _HEAD.pack(
                 _MAGIC,
@@ -475,6 +507,8 @@ class StoredResponse:
         data = bytes(data)
         if len(data) < _HEAD.size or data[:4] != _MAGIC:
             raise ValueError("not a stored response: missing the RWSR header")
+        if data[4] == _VERSION_2:
+            return cls._from_bytes_v2(data)
         if data[4] != _VERSION:
             raise ValueError(f"stored response format version {data[4]} is not supported")
         try:
@@ -504,6 +538,41 @@ class StoredResponse:
                 status=status,
                 headers=tuple(headers),
                 body=body,
+                request_time=request_time,
+                response_time=response_time,
+                vary_headers=tuple(vary_headers),
+            )
+        except (struct.error, UnicodeDecodeError, ValueError, OverflowError, MemoryError) as exc:
+            raise ValueError(f"corrupt stored response: {exc}") from None
+
+    @classmethod
+    def _from_bytes_v2(cls, data: bytes) -> StoredResponse:
+        try:
+            (_, _, status, request_time, response_time, n_headers, n_vary, n_block, n_body) = (
+                _HEAD_2.unpack_from(data)
+            )
+            start = _HEAD_2.size
+            if start + n_block + n_body != len(data):
+                raise ValueError("sizes do not add up to the data")
+            texts = data[start : start + n_block].decode("utf-8", "surrogatepass").split("\0")
+            if len(texts) != 2 + 2 * n_headers + 2 * n_vary:
+                raise ValueError("wrong number of texts")
+            end = 2 + 2 * n_headers
+            headers = tuple(zip(texts[2:end:2], texts[3:end:2], strict=True))
+            vary_headers: list[tuple[str, str | None]] = []
+            for name, selected in zip(texts[end::2], texts[end + 1 :: 2], strict=True):
+                if selected == "-":
+                    vary_headers.append((name, None))
+                elif selected[:1] == "=":
+                    vary_headers.append((name, selected[1:]))
+                else:
+                    raise ValueError("bad Vary value marker")
+            return cls(
+                method=texts[0],
+                url=texts[1],
+                status=status,
+                headers=headers,
+                body=data[start + n_block :],
                 request_time=request_time,
                 response_time=response_time,
                 vary_headers=tuple(vary_headers),
