@@ -83,10 +83,12 @@ def _credential(request: Request) -> str:
     """
     # Both, when both are sent: the same Authorization with another Cookie (session) is
     # another credential, and its answer may be just as personal.
-    found = ((name, request.headers.get(name)) for name in ("authorization", "cookie"))
+    headers = request.headers
+    authorization, cookie = headers.get("authorization"), headers.get("cookie")
+    if not authorization and not cookie:
+        return ""  # most requests: no hashing
+    found = (("authorization", authorization), ("cookie", cookie))
     auth = "\n".join(f"{name}: {value}" for name, value in found if value)
-    if not auth:
-        return ""
     return hashlib.sha256(auth.encode()).hexdigest()[:16]
 
 
