@@ -310,23 +310,36 @@ async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
         await reader.readexactly(2)  # the CRLF closing the chunk
 
 
+async def read_request_head(
+    reader: asyncio.StreamReader,
+) -> tuple[str, str, dict[str, str]] | None:
+    """The method, target and fields (lower-case names; repeated lines joined with ", ") of
+    the next request on a connection, or ``None`` when the client has gone."""
+    try:
+        head = await reader.readuntil(b"\r\n\r\n")
+    except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+        return None
+    lines = head.decode("latin-1").split("\r\n")
+    method, target, _ = lines[0].split(" ", 2)
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        if line:
+            name, _, value = line.partition(":")
+            key, value = name.strip().lower(), value.strip()
+            headers[key] = f"{headers[key]}, {value}" if key in headers else value
+    return method, target, headers
+
+
 async def _serve_connection(
     origin: Origin, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     cid = origin._connected()
     try:
         while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            request = await read_request_head(reader)
+            if request is None:
                 return
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                if line:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
+            method, target, headers = request
             if "chunked" in headers.get("transfer-encoding", "").lower():
                 body = await _read_chunked(reader)
             else:

@@ -52,7 +52,7 @@ from dataclasses import dataclass, field
 from email.utils import formatdate, parsedate_to_datetime
 from urllib.parse import parse_qs, urlsplit
 
-from tests.origin import serving
+from tests.origin import read_request_head, serving
 
 __all__ = ["CacheOrigin", "Resource", "Seen", "http_date", "running_cache_origin"]
 
@@ -341,17 +341,10 @@ async def _serve(
 ) -> None:
     try:
         while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            request = await read_request_head(reader)
+            if request is None:
                 return
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                if line:
-                    name, _, value = line.partition(":")
-                    headers[name.strip().lower()] = value.strip()
+            method, target, headers = request
             await reader.readexactly(int(headers.get("content-length", "0")))
             try:
                 reply = origin.handle(method, target, headers)

@@ -27,7 +27,7 @@ import restwell
 from restwell import CachePolicy, MemoryCache
 from restwell.testing import FakeClock, set_testing
 from tests.conformance.model import PAUSE, Mode, Scenario, Step, Value
-from tests.origin import serving
+from tests.origin import read_request_head, serving
 
 __all__ = ["ScriptedOrigin", "run", "running_scripted_origin"]
 
@@ -168,19 +168,10 @@ class ScriptedOrigin:
 async def _serve(origin: ScriptedOrigin, reader: Any, writer: Any) -> None:
     try:
         while True:
-            try:
-                head = await reader.readuntil(b"\r\n\r\n")
-            except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+            request = await read_request_head(reader)
+            if request is None:
                 return
-            lines = head.decode("latin-1").split("\r\n")
-            method, target, _ = lines[0].split(" ", 2)
-            headers: dict[str, str] = {}
-            for line in lines[1:]:
-                if line:
-                    name, _, value = line.partition(":")
-                    key = name.strip().lower()
-                    value = value.strip()
-                    headers[key] = f"{headers[key]}, {value}" if key in headers else value
+            method, target, headers = request
             await reader.readexactly(int(headers.get("content-length", "0") or 0))
             reply = origin.handle(method, target, headers)
             if reply.disconnect:
