@@ -207,18 +207,42 @@ class _Loop:
         self.loop.close()
 
 
-class AsyncHttpxDriver(CacheDriver):
+class _AsyncDriver(CacheDriver):
+    """An async library on a private loop: its integration (``owner``) and its client."""
+
+    def __init__(self, owner: Any, storage: CacheStorage | None) -> None:
+        self._storage = storage
+        self._loop = _Loop()
+        self._owner = owner
+
+    async def _aclose_client(self) -> None:
+        raise NotImplementedError
+
+    def settle(self, timeout: float = 5.0) -> bool:
+        return _settle_tasks(self._loop, self._owner, timeout)
+
+    def close(self) -> None:
+        try:
+            self._loop.run(self._aclose_client())
+            _close_storage(self._loop, self._storage)
+        finally:
+            self._loop.stop()
+
+
+class AsyncHttpxDriver(_AsyncDriver):
     kind = "httpx2-async"
 
     def __init__(self, **options: Any) -> None:
-        self._storage = options.get("cache")
-        self._loop = _Loop()
         self.transport = AsyncRetryTransport(**options)
+        super().__init__(self.transport, options.get("cache"))
 
         async def make() -> httpx2.AsyncClient:
             return httpx2.AsyncClient(transport=self.transport)
 
         self.client = self._loop.run(make())
+
+    async def _aclose_client(self) -> None:
+        await self.client.aclose()
 
     def request(
         self,
@@ -245,16 +269,6 @@ class AsyncHttpxDriver(CacheDriver):
             native,
         )
 
-    def settle(self, timeout: float = 5.0) -> bool:
-        return _settle_tasks(self._loop, self.transport, timeout)
-
-    def close(self) -> None:
-        try:
-            self._loop.run(self.client.aclose())
-            _close_storage(self._loop, self._storage)
-        finally:
-            self._loop.stop()
-
 
 def _close_storage(loop: _Loop, storage: CacheStorage | None) -> None:
     """Close what the storage opened on this loop (a Redis storage's async connections)."""
@@ -273,18 +287,20 @@ def _settle_tasks(loop: _Loop, owner: Any, timeout: float) -> bool:
     return loop.run(wait())
 
 
-class AiohttpDriver(CacheDriver):
+class AiohttpDriver(_AsyncDriver):
     kind = "aiohttp"
 
     def __init__(self, **options: Any) -> None:
-        self._storage = options.get("cache")
-        self._loop = _Loop()
         self.middleware = RetryMiddleware(**options)
+        super().__init__(self.middleware, options.get("cache"))
 
         async def make() -> aiohttp.ClientSession:
             return aiohttp.ClientSession(middlewares=(self.middleware,))
 
         self.session = self._loop.run(make())
+
+    async def _aclose_client(self) -> None:
+        await self.session.close()
 
     def request(
         self,
@@ -314,16 +330,6 @@ class AiohttpDriver(CacheDriver):
                 )
 
         return self._loop.run(send())
-
-    def settle(self, timeout: float = 5.0) -> bool:
-        return _settle_tasks(self._loop, self.middleware, timeout)
-
-    def close(self) -> None:
-        try:
-            self._loop.run(self.session.close())
-            _close_storage(self._loop, self._storage)
-        finally:
-            self._loop.stop()
 
 
 def _aiohttp_auth(user: str, password: str) -> dict[str, str]:
