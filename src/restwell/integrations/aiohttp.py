@@ -43,10 +43,12 @@ import aiohttp
 from aiohttp import payload
 from aiohttp.base_protocol import BaseProtocol
 from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
 
-from restwell._flow import FlowAction, Send, run_async
+from restwell._flow import FastPath, FirstAttempt, FlowAction, Send, request_flow, run_async
 from restwell._models import Headers, Request, Response, Timeout
 from restwell.backends._aiohttp import _no_hidden_retry, translate_aiohttp, wrap_aiohttp_headers
+from restwell.errors import TransportError
 from restwell.integrations._common import (
     CACHE_KEY_HEADER,
     CACHE_MODE_HEADER,
@@ -62,6 +64,9 @@ __all__ = ["CACHE_KEY_HEADER", "CACHE_MODE_HEADER", "CachedResponse", "RetryMidd
 _ERRORS = (aiohttp.ClientError, TimeoutError, OSError)
 _NONE: list[str] = []
 _UNBOUNDED = Timeout(None, None, None)
+# The text and origin of URLs requested (a pure function of the URL; bounded as OriginCache).
+_URLS: dict[URL, tuple[str, str]] = {}
+_URLS_KEPT = 256
 
 # aiohttp resends an idempotent request once, through every middleware again, when it fails
 # with one of these (connector errors excepted) and the session's hidden retry is on.
@@ -165,10 +170,6 @@ class CachedResponse(aiohttp.ClientResponse):
         return response
 
 
-def _first(values: list[str]) -> str | None:
-    return values[0] if values else None
-
-
 @functools.cache
 def _response_parameters() -> frozenset[str]:
     return frozenset(inspect.signature(aiohttp.ClientResponse.__init__).parameters)
@@ -187,6 +188,80 @@ async def _read_whole(native: aiohttp.ClientResponse, limit: int) -> bytes | Non
     body = await native.read()
     native.content = _fed(body, asyncio.get_running_loop())
     return body
+
+
+class _Fields:
+    """``getall`` of an aiohttp request's fields, for ``Headers.wrap``.
+
+    One object where ``functools.partial(headers.getall, default=[])`` makes three (a bound
+    method, the keywords, the partial): every allocation on this path is paid per request.
+    """
+
+    __slots__ = ("native",)
+
+    def __init__(self, native: CIMultiDict[str]) -> None:
+        self.native = native
+
+    def __call__(self, name: str) -> list[str]:
+        return self.native.getall(name, _NONE)
+
+
+class _Exchange:
+    """One call through the middleware: sends aiohttp's ``request`` through its ``handler``.
+
+    An object rather than a closure in ``__call__``: the performer hands itself on (to run a
+    background revalidation), and a closure that refers to itself is a reference cycle. That
+    cycle kept each call's aiohttp request, response and connection objects alive until the
+    cycle collector ran, which cost more than everything else the middleware does.
+    """
+
+    __slots__ = ("handler", "middleware", "native", "ours")
+
+    def __init__(
+        self,
+        middleware: RetryMiddleware,
+        native: aiohttp.ClientRequest,
+        ours: Request,
+        handler: Any,
+    ) -> None:
+        self.middleware = middleware
+        self.native = native
+        self.ours = ours
+        self.handler = handler
+
+    async def send(self, sent: Request, stream: bool) -> Response:
+        """One attempt: ``sent`` is ``ours`` or the cache's copy of it carrying validators."""
+        middleware, request, ours = self.middleware, self.native, self.ours
+        cache = middleware.cache
+        if cache is not None:
+            native_headers = request.headers
+            for name, value in middleware.validators(sent):
+                if value is None:
+                    native_headers.popall(name, None)
+                else:
+                    native_headers[name] = value
+        try:
+            native = await self.handler(request)
+            headers = wrap_aiohttp_headers(native.headers)
+            body = None
+            if cache is not None:
+                limit = middleware.body_limit(ours, stream, native.status, headers)
+                if limit is not None:
+                    body = await _read_whole(native, limit)
+        except _ERRORS as exc:
+            raise translate_aiohttp(exc, ours) from exc
+        response = Response(
+            native.status, headers, request=ours, content=body, stream=_Closer(native)
+        )
+        response.native = native
+        return response
+
+    async def perform(self, action: FlowAction) -> Any:
+        """Carry out one action of the flow."""
+        if type(action) is not Send:
+            return await self.middleware.aperform_other(action, self.perform)
+        assert isinstance(action, Send)
+        return await self.send(action.request, action.stream)
 
 
 class RetryMiddleware(IntegrationBase):
@@ -214,61 +289,70 @@ class RetryMiddleware(IntegrationBase):
         # aiohttp decided before calling us whether it may resend this request; turn its
         # hidden resend off for the session's later requests, and remember this one's.
         resend = bool(getattr(session, "_retry_connection", False))
+        if resend:
+            _no_hidden_retry(session)
         resend = resend and request.method in _IDEMPOTENT and timer is not None
-        _no_hidden_retry(session)
         native_headers = request.headers
-        mode = cache_mode(_first(native_headers.popall(CACHE_MODE_HEADER, _NONE)))
-        custom_key = _first(native_headers.popall(CACHE_KEY_HEADER, _NONE))
-        key = self.key_to_add(request.method, self.key_header in native_headers)
-        if key is not None:
-            native_headers[self.key_header] = key
-        replayable = await self._replayable(request)
-        if self.cache is None:
-            headers = Headers.wrap(
-                functools.partial(native_headers.getall, default=_NONE), native_headers.items
-            )
+        modes = native_headers.popall(CACHE_MODE_HEADER, _NONE)
+        mode = cache_mode(modes[0]) if modes else "default"
+        keys = native_headers.popall(CACHE_KEY_HEADER, _NONE)
+        custom_key = keys[0] if keys else None
+        if self.idempotency_keys:
+            key = self.key_to_add(request.method, self.key_header in native_headers)
+            if key is not None:
+                native_headers[self.key_header] = key
+        body = request.body
+        # No body or a bytes-backed one (bytes, str, JSON, forms), as nearly every request
+        # has, can be sent again: checked here to spare awaiting _replayable.
+        replayable = not body or isinstance(body, payload.BytesPayload)
+        if not replayable:
+            replayable = await self._replayable(request)
+        cache = self.cache
+        if cache is None:
+            headers = Headers.wrap(_Fields(native_headers), native_headers.items)
         else:
             # A copy: the cache adds validators to aiohttp's request.
             headers = Headers(native_headers.items())
+        # aiohttp hands over one URL object per URL string (yarl memoises parsing), so its
+        # text and origin are looked up, not rebuilt, for each request.
+        url = request.url
+        known = _URLS.get(url)
+        if known is None:
+            text = str(url)
+            known = (text, self.origins(text))
+            if len(_URLS) < _URLS_KEPT:
+                _URLS[url] = known
         ours = Request(
             request.method,
-            str(request.url),
+            known[0],
             headers,
             None,
             {"native": request},
-            origin=self.origins(str(request.url)),
+            origin=known[1],
             replayable=replayable,
         )
-
-        async def perform(action: FlowAction) -> Any:
-            if type(action) is not Send:
-                return await self.aperform_other(action, perform)
-            assert isinstance(action, Send)
-            for name, value in self.validators(action.request):
-                if value is None:
-                    native_headers.popall(name, None)
-                else:
-                    native_headers[name] = value
-            try:
-                native = await handler(request)
-                headers = wrap_aiohttp_headers(native.headers)
-                body = None
-                if self.cache is not None:
-                    limit = self.body_limit(ours, action.stream, native.status, headers)
-                    if limit is not None:
-                        body = await _read_whole(native, limit)
-            except _ERRORS as exc:
-                raise translate_aiohttp(exc, ours) from exc
-            response = Response(
-                native.status, headers, request=ours, content=body, stream=_Closer(native)
-            )
-            response.native = native
-            return response
-
-        coded = not getattr(session, "auto_decompress", True)
-        flow = self.flow(ours, _UNBOUNDED, None, mode, custom_key, coded=coded)
+        exchange = _Exchange(self, request, ours, handler)
+        cfg = self.flow_config
         try:
-            result = await run_async(flow, perform)
+            # Attempt 1 made here, as restwell's clients make it (FastPath): a request that
+            # succeeds at once never starts a flow. Anything else is handed to request_flow
+            # as if it had sent the attempt. With a cache, the cache's flow decides instead.
+            path = FastPath.begin(ours, _UNBOUNDED, cfg) if cache is None else None
+            if path is not None:
+                first: FirstAttempt | None
+                try:
+                    result = await exchange.send(ours, True)
+                except TransportError as exc:
+                    first = path.failed(exc)
+                else:
+                    first = path.settle(result, cfg)
+                if first is not None:
+                    flow = request_flow(ours, _UNBOUNDED, cfg, stream=True, first=first)
+                    result = await run_async(flow, exchange.perform)
+            else:
+                coded = not getattr(session, "auto_decompress", True)
+                flow = self.flow(ours, _UNBOUNDED, None, mode, custom_key, coded=coded)
+                result = await run_async(flow, exchange.perform)
         except NATIVE_ERRORS as exc:
             error = native_error(exc)
             if resend and isinstance(error, _RESENT) and not isinstance(error, _NOT_RESENT):
