@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import ssl
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -62,25 +61,33 @@ def _latin1(value: str) -> str:
     return value if value.isascii() else value.encode("utf-8", "surrogateescape").decode("latin-1")
 
 
-def _getall(getall: Callable[[str, list[str]], list[str]], name: str) -> list[str]:
-    values = getall(name, _NONE)
-    for value in values:
-        if not value.isascii():
-            return [_latin1(v) for v in values]
-    return values
+class _Fields:
+    """A response's aiohttp fields as ``Headers.wrap`` reads them (its ``getall``).
 
+    One object per response: bound methods and partials would be several, each tracked by
+    the garbage collector.
+    """
 
-def _items(items: Callable[[], Iterable[tuple[str, str]]]) -> list[tuple[str, str]]:
-    return [(name, _latin1(value)) for name, value in items()]
+    __slots__ = ("_native",)
+
+    def __init__(self, native: CIMultiDictProxy[str]) -> None:
+        self._native = native
+
+    def __call__(self, name: str) -> list[str]:
+        values = self._native.getall(name, _NONE)
+        for value in values:
+            if not value.isascii():
+                return [_latin1(v) for v in values]
+        return values
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(name, _latin1(value)) for name, value in self._native.items()]
 
 
 def wrap_aiohttp_headers(native: CIMultiDictProxy[str]) -> Headers:
     """A response's aiohttp headers as restwell's, read lazily, values as ISO-8859-1."""
-    return Headers.wrap(
-        functools.partial(_getall, native.getall),
-        functools.partial(_items, native.items),
-        native.__contains__,
-    )
+    fields = _Fields(native)
+    return Headers.wrap(fields, fields.items, native.__contains__)
 
 
 # asyncio's selector transports receive up to 256 KiB per read. glibc serves an allocation
