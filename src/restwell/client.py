@@ -12,6 +12,7 @@ import base64
 import inspect
 import json as _json
 import threading
+import time
 import weakref
 from collections.abc import (
     AsyncIterator,
@@ -34,6 +35,8 @@ from restwell._flow import (
     CacheMode,
     CachePut,
     Close,
+    Collapse,
+    Collapser,
     FastPath,
     FirstAttempt,
     Flow,
@@ -42,6 +45,7 @@ from restwell._flow import (
     Send,
     Sleep,
     Spawn,
+    Ticket,
     aperform_cache,
     asleep,
     build_config,
@@ -138,6 +142,8 @@ class _ClientBase:
         random: Callable[[], float] | None = None,
         cache: CacheStorage | None = None,
         cache_policy: CachePolicy | None = None,
+        cache_collapse: bool = False,
+        cache_collapse_timeout: float = 5.0,
         default_headers: bool = True,
     ) -> None:
         if base_url:
@@ -185,7 +191,15 @@ class _ClientBase:
         self._claims_lock = threading.Lock()
         self._threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
         self._cache_policy = cache_policy or CachePolicy()
+        # Concurrent misses of one cache key, by key: the first goes, the others wait.
+        self._collapser: Collapser[Any] | None = None
+        if cache_collapse:
+            self._collapser = self._new_collapser(cache_collapse_timeout)
         self._closed = False
+
+    def _new_collapser(self, timeout: float) -> Collapser[Any]:
+        """The registry of collapsed misses, with the client's kind of event."""
+        raise NotImplementedError
 
     def _adopt(self, backend: object) -> None:
         """Take on what the backend says of itself: its session's headers, its body form."""
@@ -328,6 +342,7 @@ class _ClientBase:
             key=cache_key,
             max_entry_bytes=self._cache.max_entry_bytes,
             coded=self._coded,
+            collapse=self._collapser is not None,
         )
 
     def _fast_path(
@@ -497,6 +512,13 @@ class Client(_ClientBase, _Verbs[Response, Any]):
             responses are stored and served by RFC 9111 rules, outside the retry layer.
         cache_policy: The cache's rules (private by default; ``CachePolicy(shared=True)`` for
             a shared cache, ``default_ttl=`` for responses without freshness information).
+        cache_collapse: Request collapsing: when concurrent ``GET``/``HEAD`` requests miss
+            the cache for the same key (URL and credentials), only the first goes to the
+            origin; the others wait for it, then are answered from what it stored (or go
+            to the origin themselves when nothing was stored). Streamed requests and
+            ``cache_mode="refresh"``/``"skip"`` never collapse. Off by default.
+        cache_collapse_timeout: Longest a collapsed request waits for the first one, in
+            seconds, before going to the origin itself.
         default_headers: Send restwell's default ``Accept`` and ``User-Agent`` (and let the
             HTTP library add its own). ``False`` sends exactly the headers given.
         decode_content: Undo ``Content-Encoding``; ``False`` keeps the body as received.
@@ -550,6 +572,9 @@ class Client(_ClientBase, _Verbs[Response, Any]):
             return action.response.close()
         if kind is CacheGet or kind is CachePut or kind is CacheDelete:
             return perform_cache(self._cache, action)  # type: ignore[arg-type]
+        if kind is Collapse:
+            assert isinstance(action, Collapse)
+            return self._collapse(action.key)
         if kind is Spawn:
             assert isinstance(action, Spawn)
             if self._claim(action.key):
@@ -566,6 +591,19 @@ class Client(_ClientBase, _Verbs[Response, Any]):
                 thread.start()
             return None
         raise TypeError(f"unexpected flow action {action!r}")
+
+    def _new_collapser(self, timeout: float) -> Collapser[threading.Event]:
+        return Collapser(timeout, threading.Event, threading.Event.set)
+
+    def _collapse(self, key: str) -> Ticket:
+        """Lead ``key``, or block until its leader ends (at most the collapse timeout)."""
+        assert self._collapser is not None
+        joined = self._collapser.join(key)
+        if isinstance(joined, Ticket):
+            return joined
+        start = time.monotonic()
+        woken = joined.wait(self._collapser.timeout)
+        return Ticket(False, time.monotonic() - start, not woken)
 
     def send(
         self,
@@ -670,6 +708,29 @@ class Client(_ClientBase, _Verbs[Response, Any]):
 
 
 @dataclass(slots=True)
+class _LoopEvent:
+    """An ``asyncio.Event`` with the loop it belongs to (set only from that loop's thread)."""
+
+    loop: asyncio.AbstractEventLoop
+    event: asyncio.Event
+
+    @staticmethod
+    def new() -> _LoopEvent:
+        return _LoopEvent(asyncio.get_running_loop(), asyncio.Event())
+
+    def set(self) -> None:
+        try:
+            running: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
+        except RuntimeError:
+            running = None
+        if running is self.loop:
+            self.event.set()
+        elif not self.loop.is_closed():
+            # A leader's flow finalised elsewhere (garbage collected on another thread).
+            self.loop.call_soon_threadsafe(self.event.set)
+
+
+@dataclass(slots=True)
 class Result(Generic[T]):
     """One item of :meth:`AsyncClient.gather`: its value or its error.
 
@@ -699,6 +760,8 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
     Takes the same arguments as :class:`Client` (``max_connections`` sizes the pool for all
     hosts together; ``session`` takes an ``aiohttp.ClientSession`` or an ``httpx2.AsyncClient``
     / ``httpx.AsyncClient``), and adds :meth:`gather` for bounded concurrent fan-out.
+    With ``cache_collapse=True``, tasks missing the cache for the same key at once send one
+    request to the origin (the others await it, at most ``cache_collapse_timeout`` seconds).
     """
 
     def __init__(
@@ -744,10 +807,36 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
             return action.response.aclose()
         if kind is CacheGet or kind is CachePut or kind is CacheDelete:
             return aperform_cache(self._cache, action)  # type: ignore[arg-type]
+        if kind is Collapse:
+            assert isinstance(action, Collapse)
+            return self._collapse(action.key)
         if kind is Spawn:
             assert isinstance(action, Spawn)
             return self._spawn(action.flow, action.key)
         raise TypeError(f"unexpected flow action {action!r}")
+
+    def _new_collapser(self, timeout: float) -> Collapser[_LoopEvent]:
+        # The event is made (and set) by the leader's task, on the loop it runs on.
+        return Collapser(timeout, _LoopEvent.new, _LoopEvent.set)
+
+    async def _collapse(self, key: str) -> Ticket:
+        """Lead ``key``, or await its leader's end (at most the collapse timeout)."""
+        assert self._collapser is not None
+        joined = self._collapser.join(key)
+        if isinstance(joined, Ticket):
+            return joined
+        loop = asyncio.get_running_loop()
+        if joined.loop is not loop:
+            # A leader on another event loop (a client shared across loops): its event
+            # cannot be awaited here, so this request neither waits nor leads.
+            return Ticket(False)
+        start = loop.time()
+        try:
+            async with asyncio.timeout(self._collapser.timeout):
+                await joined.event.wait()
+        except TimeoutError:
+            return Ticket(False, loop.time() - start, True)
+        return Ticket(False, loop.time() - start)
 
     async def _spawn(self, flow: Flow[Any], key: str) -> None:
         if not self._claim(key):

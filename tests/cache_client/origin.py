@@ -31,7 +31,8 @@ caching headers (or :attr:`Resource.headers_304` when set).
 
 Failures (:meth:`CacheOrigin.fail`): ``"503"``/``"500"``/``"502"``/``"504"`` answer that status,
 ``"drop"`` closes the connection without answering; for the next ``times`` requests or until
-:meth:`CacheOrigin.heal`. A failed request still counts as a hit.
+:meth:`CacheOrigin.heal`. A failed request still counts as a hit, and fails only after the
+resource's delay (:meth:`CacheOrigin.slow`).
 
 Unsafe methods (POST, PUT, PATCH, DELETE) answer 201 / 200 / 200 / 204 (``status`` overrides)
 with the ``location`` / ``content_location`` query values as fields, or what
@@ -132,7 +133,11 @@ class _Failure:
 
 
 class _Drop(Exception):
-    """Close the connection without answering."""
+    """Close the connection without answering (after the resource's delay)."""
+
+    def __init__(self, delay: float = 0.0) -> None:
+        super().__init__(delay)
+        self.delay = delay
 
 
 @dataclass
@@ -255,9 +260,11 @@ class CacheOrigin:
             )
         if failure is not None:
             if failure.mode == "drop":
-                raise _Drop
+                raise _Drop(resource.delay)
             status = int(failure.mode)
-            return _Reply(status, [("Content-Type", "text/plain")], b"origin failing")
+            return _Reply(
+                status, [("Content-Type", "text/plain")], b"origin failing", resource.delay
+            )
         fields = self._fields(resource, query, now)
         if method in _UNSAFE_STATUS:
             status = int(query.get("status", _UNSAFE_STATUS[method]))
@@ -348,7 +355,9 @@ async def _serve(
             await reader.readexactly(int(headers.get("content-length", "0")))
             try:
                 reply = origin.handle(method, target, headers)
-            except _Drop:
+            except _Drop as drop:
+                if drop.delay:
+                    await asyncio.sleep(drop.delay)
                 writer.transport.abort()
                 return
             if reply.delay:

@@ -6,6 +6,7 @@ from restwell._flow._cache import (
     cached_flow,
     perform_cache,
 )
+from restwell._flow._collapse import Collapser, Ticket
 from restwell._flow._config import build_config, coerce_policy
 from restwell._flow._core import (
     CALL,
@@ -14,6 +15,7 @@ from restwell._flow._core import (
     CachePut,
     Clock,
     Close,
+    Collapse,
     FastPath,
     FirstAttempt,
     Flow,
@@ -39,6 +41,8 @@ __all__ = [
     "CachePut",
     "Clock",
     "Close",
+    "Collapse",
+    "Collapser",
     "FastPath",
     "FirstAttempt",
     "Flow",
@@ -49,6 +53,7 @@ __all__ = [
     "Sleep",
     "Spawn",
     "SystemClock",
+    "Ticket",
     "aperform_cache",
     "asleep",
     "build_config",

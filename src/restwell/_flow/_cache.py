@@ -17,11 +17,13 @@ from collections import OrderedDict
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
+from restwell._flow._collapse import Ticket
 from restwell._flow._core import (
     CacheDelete,
     CacheGet,
     CachePut,
     Close,
+    Collapse,
     Flow,
     FlowConfig,
     Spawn,
@@ -51,6 +53,9 @@ log = logging.getLogger("restwell.cache")
 
 CacheMode = Literal["default", "refresh", "skip"]
 """Per request: use the cache; ``refresh`` (revalidate or refetch, then store); ``skip`` it."""
+
+# Methods whose misses may be collapsed (they are the ones a lookup can answer).
+_COLLAPSED = frozenset({"GET", "HEAD"})
 
 # The origin failed in a way stale-if-error may cover (RFC 5861 §4).
 _ORIGIN_FAILURES = (TransportError, CircuitOpenError, RateLimitExceeded, DeadlineExceeded)
@@ -117,6 +122,19 @@ def _say(request: Request, status: str, reason: str) -> None:
             redact_url(request.url),
             reason,
             extra={"restwell_cache": status, "restwell_reason": reason},
+        )
+
+
+def _waited(request: Request, ticket: Ticket) -> None:
+    if log.isEnabledFor(logging.DEBUG):
+        how = "gave up waiting" if ticket.timed_out else "waited"
+        log.debug(
+            "cache %s %.3gs for a concurrent request of %s %s (same cache key)",
+            how,
+            ticket.waited,
+            request.method,
+            redact_url(request.url),
+            extra={"restwell_cache": "collapsed", "restwell_delay": ticket.waited},
         )
 
 
@@ -372,6 +390,7 @@ def cached_flow(
     key: str | None = None,
     max_entry_bytes: int | None = None,
     coded: bool = False,
+    collapse: bool = False,
 ) -> Flow[Response]:
     """One request through the cache, then (if needed) through the request flow.
 
@@ -388,6 +407,9 @@ def cached_flow(
         max_entry_bytes: Larger bodies are passed through uncached.
         coded: The caller's bodies are as received, content coding undone by nobody (stored
             apart from decoded ones; see :func:`_partition`).
+        collapse: Collapse concurrent misses of this key (yields :class:`Collapse`, which
+            the runner must know): one request goes to the origin, the others wait for it
+            and look the cache up again. Only for GET/HEAD, ``default`` mode, not streamed.
     """
     if mode == "skip" or request.method not in policy.cacheable_methods:
         sent_at = cfg.clock.time()
@@ -418,27 +440,43 @@ def cached_flow(
         max_entry_bytes,
         stream,
     )
-    entries = yield from _entries(call.key, call.cred)
     lookup_headers: Any = request.headers
     if mode == "refresh":
         lookup_headers = _NoCache(request.headers)
-    decision = policy.lookup(request.method, request.url, lookup_headers, entries, cfg.clock.time())
-    if decision.response is not None:
-        what = "hit" if decision.action is CacheAction.FRESH else "stale"
-        _say(request, what, decision.reason)
-        if decision.revalidate_in_background:
-            yield Spawn(_background(call, decision), f"{call.key}|{call.cred}")
-        return _answer(decision.response, request, what)
-    if decision.action is CacheAction.ONLY_IF_CACHED_MISS:
-        _say(request, "miss", decision.reason)
-        gateway = CachedResponse(504, (("Content-Length", "0"),), b"", 0)
-        return _answer(gateway, request, "miss")
-    if decision.action is CacheAction.BYPASS:
-        response = yield from request_flow(request, timeout, cfg, stream=stream, policy=retry)
-        response.cache_status = "bypass"
-        _say(request, "bypass", decision.reason)
-        return response
-    return (yield from _fetch(call, decision))
+    # A streamed answer is never stored, so it could not serve followers; refresh means
+    # "go to the origin" for every caller, and only GET/HEAD answers serve later lookups.
+    collapsing = collapse and mode == "default" and not stream and request.method in _COLLAPSED
+    while True:
+        entries = yield from _entries(call.key, call.cred)
+        now = cfg.clock.time()
+        decision = policy.lookup(request.method, request.url, lookup_headers, entries, now)
+        if decision.response is not None:
+            what = "hit" if decision.action is CacheAction.FRESH else "stale"
+            _say(request, what, decision.reason)
+            if decision.revalidate_in_background:
+                yield Spawn(_background(call, decision), f"{call.key}|{call.cred}")
+            return _answer(decision.response, request, what)
+        if decision.action is CacheAction.ONLY_IF_CACHED_MISS:
+            _say(request, "miss", decision.reason)
+            gateway = CachedResponse(504, (("Content-Length", "0"),), b"", 0)
+            return _answer(gateway, request, "miss")
+        if decision.action is CacheAction.BYPASS:
+            response = yield from request_flow(request, timeout, cfg, stream=stream, policy=retry)
+            response.cache_status = "bypass"
+            _say(request, "bypass", decision.reason)
+            return response
+        if not collapsing:
+            return (yield from _fetch(call, decision))
+        collapsing = False  # one wait at most: a follower that misses again goes itself
+        ticket: Ticket = yield Collapse(f"{call.key}|{call.cred}")
+        if ticket.lead:
+            try:
+                return (yield from _fetch(call, decision))
+            finally:
+                # Directly, not as an action: this must run when the flow is closed or
+                # cancelled too, where nothing more can be yielded.
+                ticket.done()
+        _waited(request, ticket)
 
 
 class _NoCache:

@@ -46,6 +46,7 @@ __all__ = [
     "CachePut",
     "Clock",
     "Close",
+    "Collapse",
     "FastPath",
     "FirstAttempt",
     "Flow",
@@ -122,6 +123,18 @@ class Spawn:
     key: str = ""
 
 
+@dataclass(slots=True)
+class Collapse:
+    """Join the requests in flight for cache key ``key`` (request collapsing).
+
+    The result is a :class:`~restwell._flow._collapse.Ticket`: either this request leads
+    (it goes to the origin, then must call ``done()``) or it waited for the leader to end
+    (or for the runner's bound on the wait) and should look the cache up again.
+    """
+
+    key: str
+
+
 class _Call:
     __slots__ = ()
 
@@ -132,7 +145,7 @@ class _Call:
 CALL: Final = _Call()
 """Call the wrapped function once (``@retry`` flows)."""
 
-FlowAction = Send | Sleep | Close | _Call | CacheGet | CachePut | CacheDelete | Spawn
+FlowAction = Send | Sleep | Close | _Call | CacheGet | CachePut | CacheDelete | Spawn | Collapse
 Flow = Generator[FlowAction, Any, T]
 
 
@@ -612,6 +625,11 @@ def run_sync(flow: Flow[T], perform: Callable[[FlowAction], Any]) -> T:
             value = perform(action)
         except Exception as exc:
             value, error = None, exc
+        except BaseException:
+            # Interrupted: run the flow's ``finally`` blocks now (a collapsed miss's leader
+            # releases its followers there), not whenever the generator is collected.
+            flow.close()
+            raise
 
 
 async def run_async(flow: Flow[T], perform: Callable[[FlowAction], Awaitable[Any]]) -> T:
@@ -629,3 +647,6 @@ async def run_async(flow: Flow[T], perform: Callable[[FlowAction], Awaitable[Any
             value = await perform(action)
         except Exception as exc:
             value, error = None, exc
+        except BaseException:
+            flow.close()  # cancelled: as in run_sync, the flow's cleanup runs now
+            raise
