@@ -13,7 +13,6 @@ import inspect
 import json as _json
 import threading
 import time
-import weakref
 from collections.abc import (
     AsyncIterator,
     Awaitable,
@@ -57,6 +56,7 @@ from restwell._flow import (
     run_sync,
     sleep,
 )
+from restwell._flow._background import Revalidations
 from restwell._flow._core import Clock
 from restwell._models import Headers, Request, Response, Timeout, redact_url
 from restwell.backends import (
@@ -187,9 +187,7 @@ class _ClientBase:
         )
         self._cache = cache
         # Background revalidations running, by key: one at a time per stored response.
-        self._claims: set[str] = set()
-        self._claims_lock = threading.Lock()
-        self._threads: weakref.WeakSet[threading.Thread] = weakref.WeakSet()
+        self._revalidations = Revalidations()
         self._cache_policy = cache_policy or CachePolicy()
         # Concurrent misses of one cache key, by key: the first goes, the others wait.
         self._collapser: Collapser[Any] | None = None
@@ -362,18 +360,6 @@ class _ClientBase:
         limits = self._timeout(timeout)
         fast = FastPath.begin(request, limits, self._config)
         return None if fast is None else (fast, limits)
-
-    def _claim(self, key: str) -> bool:
-        """Reserve background work ``key``; False when the same work is already running."""
-        with self._claims_lock:
-            if key in self._claims:
-                return False
-            self._claims.add(key)
-            return True
-
-    def _release(self, key: str) -> None:
-        with self._claims_lock:
-            self._claims.discard(key)
 
     @property
     def cache(self) -> CacheStorage | None:
@@ -577,19 +563,7 @@ class Client(_ClientBase, _Verbs[Response, Any]):
             return self._collapse(action.key)
         if kind is Spawn:
             assert isinstance(action, Spawn)
-            if self._claim(action.key):
-                spawned = action
-
-                def revalidate() -> None:
-                    try:
-                        run_sync(spawned.flow, self._perform)
-                    finally:
-                        self._release(spawned.key)
-
-                thread = threading.Thread(target=revalidate, daemon=True)
-                self._threads.add(thread)
-                thread.start()
-            return None
+            return self._revalidations.start_thread(action, self._perform)
         raise TypeError(f"unexpected flow action {action!r}")
 
     def _new_collapser(self, timeout: float) -> Collapser[threading.Event]:
@@ -695,7 +669,7 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         Background revalidations still running get a moment to finish first.
         """
         if not self._closed:
-            for thread in list(self._threads):
+            for thread in list(self._revalidations.threads):
                 thread.join(1.0)
             self._closed = True
             self._backend.close()
@@ -791,7 +765,6 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
             bare=self._bare,
         )
         self._adopt(self._backend)
-        self._background: set[asyncio.Task[Any]] = set()
 
     def _perform(self, action: FlowAction) -> Awaitable[Any]:
         # A plain function handing back the awaitable: one coroutine fewer per action.
@@ -812,7 +785,7 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
             return self._collapse(action.key)
         if kind is Spawn:
             assert isinstance(action, Spawn)
-            return self._spawn(action.flow, action.key)
+            return self._spawn(action)
         raise TypeError(f"unexpected flow action {action!r}")
 
     def _new_collapser(self, timeout: float) -> Collapser[_LoopEvent]:
@@ -838,14 +811,8 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
             return Ticket(False, loop.time() - start, True)
         return Ticket(False, loop.time() - start)
 
-    async def _spawn(self, flow: Flow[Any], key: str) -> None:
-        if not self._claim(key):
-            flow.close()
-            return
-        task = asyncio.get_running_loop().create_task(run_async(flow, self._perform))
-        self._background.add(task)  # a strong reference until it ends
-        task.add_done_callback(self._background.discard)
-        task.add_done_callback(lambda _: self._release(key))
+    async def _spawn(self, action: Spawn) -> None:
+        self._revalidations.start_task(action, self._perform)
 
     async def send(
         self,
@@ -963,9 +930,7 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         """Release every pooled connection. The client cannot be used afterwards."""
         if not self._closed:
             self._closed = True
-            for task in list(self._background):  # unfinished background revalidations
-                task.cancel()
-            await asyncio.gather(*self._background, return_exceptions=True)
+            await self._revalidations.cancel_tasks()
             await self._backend.aclose()
 
     async def __aenter__(self) -> AsyncClient:

@@ -120,7 +120,7 @@ class AsyncDriver(Driver):
 
     def settle(self, timeout: float = 5.0) -> bool:
         async def pending() -> int:
-            return len(self._client._background)
+            return len(self._client._revalidations.tasks)
 
         return wait_until(lambda: self._run(pending()) == 0, timeout)
 

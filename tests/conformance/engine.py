@@ -276,12 +276,12 @@ class Driver:
         So each step sees the cache they leave behind, whatever the scheduling.
         """
         if self._sync is not None:
-            for thread in list(getattr(self._sync, "_threads", ())):
+            for thread in list(self._sync._revalidations.threads):
                 thread.join(5)
             return
         assert self._loop is not None
         assert self._async is not None
-        pending = list(getattr(self._async, "_background", ()))
+        pending = list(self._async._revalidations.tasks)
         if pending:
             gathered = asyncio.gather(*pending, return_exceptions=True)
             self._loop.run_until_complete(asyncio.wait_for(gathered, 5))

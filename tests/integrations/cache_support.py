@@ -278,7 +278,7 @@ def _close_storage(loop: _Loop, storage: CacheStorage | None) -> None:
 
 def _settle_tasks(loop: _Loop, owner: Any, timeout: float) -> bool:
     async def wait() -> bool:
-        pending = list(owner._tasks)
+        pending = list(owner._revalidations.tasks)
         if not pending:
             return True
         _, still = await asyncio.wait(pending, timeout=timeout)

@@ -9,8 +9,6 @@ keeps only its library's I/O: sending, reading a body, and building its native r
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from collections.abc import Awaitable, Callable, Iterable
 from typing import Any
 
@@ -33,10 +31,9 @@ from restwell._flow import (
     coerce_policy,
     perform_cache,
     request_flow,
-    run_async,
-    run_sync,
     sleep,
 )
+from restwell._flow._background import Revalidations
 from restwell._flow._core import Clock
 from restwell._models import Headers, Request, Response, Timeout
 from restwell.cache import CacheStorage
@@ -197,9 +194,7 @@ class IntegrationBase:
         self.cache = cache
         self.cache_policy = cache_policy or CachePolicy()
         # Background revalidations running, by key: one at a time per stored response.
-        self._claims: set[str] = set()
-        self._claims_lock = threading.Lock()
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._revalidations = Revalidations()
 
     def key_to_add(self, method: str, has_key: bool) -> str | None:
         """The idempotency key to add to a request, if the option asks for one."""
@@ -332,19 +327,7 @@ class IntegrationBase:
             return perform_cache(self.cache, action)  # type: ignore[arg-type]
         if kind is Spawn:
             assert isinstance(action, Spawn)
-            spawned = action
-            if not self._claim(spawned.key):
-                spawned.flow.close()
-                return None
-
-            def revalidate() -> None:
-                try:
-                    run_sync(spawned.flow, perform)
-                finally:
-                    self._release(spawned.key)
-
-            threading.Thread(target=revalidate, name="restwell-revalidate", daemon=True).start()
-            return None
+            return self._revalidations.start_thread(action, perform)
         raise TypeError(f"unexpected flow action {action!r}")
 
     async def aperform_other(
@@ -362,28 +345,8 @@ class IntegrationBase:
             return await aperform_cache(self.cache, action)  # type: ignore[arg-type]
         if kind is Spawn:
             assert isinstance(action, Spawn)
-            key = action.key
-            if not self._claim(key):
-                action.flow.close()
-                return None
-            task = asyncio.get_running_loop().create_task(run_async(action.flow, perform))
-            self._tasks.add(task)  # a strong reference until it ends
-            task.add_done_callback(self._tasks.discard)
-            task.add_done_callback(lambda _: self._release(key))
-            return None
+            return self._revalidations.start_task(action, perform)
         raise TypeError(f"unexpected flow action {action!r}")
-
-    def _claim(self, key: str) -> bool:
-        """Reserve background work ``key``; False when the same work is already running."""
-        with self._claims_lock:
-            if key in self._claims:
-                return False
-            self._claims.add(key)
-            return True
-
-    def _release(self, key: str) -> None:
-        with self._claims_lock:
-            self._claims.discard(key)
 
 
 class BodyBuffer:

@@ -25,7 +25,6 @@ origin sent them); httpx decodes them above the transport, for a hit as for a mi
 
 from __future__ import annotations
 
-import asyncio
 import importlib
 import threading
 import warnings
@@ -441,8 +440,6 @@ class AsyncRetryTransport(_TransportBase, _AsyncBase):
 
     async def aclose(self) -> None:
         """Close the inner transport (background revalidations still running are cancelled)."""
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._revalidations.cancel_tasks()
         if self._inner is not None:
             await self._inner.aclose()
