@@ -669,8 +669,8 @@ class CachePolicy:
             complete: False when the body was cut short (§3.3): it is then not stored.
         """
         method = method.upper()
-        request_time = _finite(request_time)
-        response_time = _finite(response_time)
+        request_time = float(_finite(request_time))
+        response_time = float(_finite(response_time))
         pairs = _pairs(response_headers)
         fields = FieldIndex(pairs)
         cc = parse_cache_control(fields.get("cache-control"))

@@ -272,42 +272,19 @@ class StoredResponse:
     )
     _variant: str = field(init=False, repr=False, compare=False)
     # Internal: the FieldIndex of ``headers`` when the caller already built one (decide_store
-    # has, for its own checks), so it is not built twice; the caller vouches that ``headers``
-    # is already a tuple of (str, str) pairs. Never part of equality, repr or replace().
+    # has, for its own checks), so it is not built twice; the caller vouches that every field
+    # is already of its checked form (``headers`` and ``vary_headers`` tuples of string pairs,
+    # float times, ...), so nothing is checked again. Never part of equality, repr or
+    # replace().
     _index: InitVar[FieldIndex | None] = None
 
     def __post_init__(self, _index: FieldIndex | None) -> None:
         set_ = object.__setattr__
-        method, status = self.method, self.status
-        if not isinstance(method, str) or not method:
-            raise ValueError("method must be a non-empty string")
-        if not isinstance(self.url, str):
-            raise ValueError("url must be a string")
-        if type(status) is not int and (isinstance(status, bool) or not isinstance(status, int)):
-            raise ValueError("status must be an int")
-        if not 100 <= status <= 999:
-            raise ValueError(f"status {status} is not a three-digit code")
-        if not isinstance(self.body, bytes):
-            raise ValueError("body must be bytes")
-        request_time, response_time = self.request_time, self.response_time
-        for name, value in (("request_time", request_time), ("response_time", response_time)):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{name} must be a number")
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite")
-        request_time, response_time = float(request_time), float(response_time)
-        set_(self, "request_time", request_time)
-        set_(self, "response_time", response_time)
-        if _index is None:
-            headers = _pairs(self.headers, "headers", optional=False)
-            set_(self, "headers", headers)
-            fields = FieldIndex(headers)
-        else:
-            fields = _index  # the caller built it over these very headers (decide_store)
-        selected_pairs = self.vary_headers
-        if selected_pairs or type(selected_pairs) is not tuple:
-            selected_pairs = _pairs(selected_pairs, "vary_headers", optional=True)
-        set_(self, "vary_headers", selected_pairs)
+        # Given an index, this is decide_store's own entry: it has checked every value and
+        # built the index over these very headers; checking again is much of what building
+        # one costs.
+        fields = self._checked() if _index is None else _index
+        response_time = self.response_time
 
         set_(self, "_fields", fields)
         set_(self, "_cc", parse_cache_control(fields.get("cache-control")))
@@ -335,7 +312,7 @@ class StoredResponse:
             set_(self, "_vary_selected", ())
             set_(self, "_variant", "")
             return
-        given = {name.lower(): value for name, value in selected_pairs}
+        given = {name.lower(): value for name, value in self.vary_headers}
         selected = tuple(
             (name, normalize_field_value(name, given.get(name))) for name in vary if name != "*"
         )
@@ -348,6 +325,36 @@ class StoredResponse:
         else:
             variant = ""
         set_(self, "_variant", variant)
+
+    def _checked(self) -> FieldIndex:
+        """Check and normalise the fields given by a caller; the index of the headers."""
+        set_ = object.__setattr__
+        method, status = self.method, self.status
+        if not isinstance(method, str) or not method:
+            raise ValueError("method must be a non-empty string")
+        if not isinstance(self.url, str):
+            raise ValueError("url must be a string")
+        if type(status) is not int and (isinstance(status, bool) or not isinstance(status, int)):
+            raise ValueError("status must be an int")
+        if not 100 <= status <= 999:
+            raise ValueError(f"status {status} is not a three-digit code")
+        if not isinstance(self.body, bytes):
+            raise ValueError("body must be bytes")
+        request_time, response_time = self.request_time, self.response_time
+        for name, value in (("request_time", request_time), ("response_time", response_time)):
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise ValueError(f"{name} must be a number")
+            if not math.isfinite(value):
+                raise ValueError(f"{name} must be finite")
+        set_(self, "request_time", float(request_time))
+        set_(self, "response_time", float(response_time))
+        headers = _pairs(self.headers, "headers", optional=False)
+        set_(self, "headers", headers)
+        selected_pairs = self.vary_headers
+        if selected_pairs or type(selected_pairs) is not tuple:
+            selected_pairs = _pairs(selected_pairs, "vary_headers", optional=True)
+        set_(self, "vary_headers", selected_pairs)
+        return FieldIndex(headers)
 
     # ------------------------------------------------------------------ derived, read-only
 
