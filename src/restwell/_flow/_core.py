@@ -10,6 +10,7 @@ the async client, every backend, every integration and the ``@retry`` decorator.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random as _random
 import time
@@ -627,8 +628,10 @@ def run_sync(flow: Flow[T], perform: Callable[[FlowAction], Any]) -> T:
             value, error = None, exc
         except BaseException:
             # Interrupted: run the flow's ``finally`` blocks now (a collapsed miss's leader
-            # releases its followers there), not whenever the generator is collected.
-            flow.close()
+            # releases its followers there), not whenever the generator is collected. A
+            # cleanup that fails must not replace the interruption itself.
+            with contextlib.suppress(Exception):
+                flow.close()
             raise
 
 
@@ -648,5 +651,6 @@ async def run_async(flow: Flow[T], perform: Callable[[FlowAction], Awaitable[Any
         except Exception as exc:
             value, error = None, exc
         except BaseException:
-            flow.close()  # cancelled: as in run_sync, the flow's cleanup runs now
+            with contextlib.suppress(Exception):  # cancelled: cleanup now, as in run_sync
+                flow.close()
             raise
