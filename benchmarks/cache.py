@@ -20,7 +20,6 @@ import json
 import os
 import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -43,8 +42,8 @@ from run import (  # noqa: E402
     _git_state,
     _ratios,
     _sigterm,
-    _worker_env,
     snapshot_restwell,
+    worker_report,
 )
 
 Mode = Literal["hit", "miss"]
@@ -190,23 +189,7 @@ def run_worker(
         "--concurrency",
         str(scenario.concurrency),
     ]
-    done = subprocess.run(
-        command,
-        env=_worker_env(snapshot),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise WorkerFailed(
-            f"{scenario.key} {contender.key} failed (exit {done.returncode}):\n"
-            f"{done.stderr.strip()[-3000:]}"
-        )
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    loaded = report.get("restwell_file")
-    if loaded is not None and not str(loaded).startswith(str(snapshot)):
-        raise WorkerFailed(f"{contender.key} imported restwell from {loaded}, not the snapshot")
+    report = worker_report(command, snapshot, f"{scenario.key} {contender.key}")
     served = origin.requests_served() - before - 1  # minus the counter query itself
     expected = int(report["origin_requests"])
     if served != expected:

@@ -185,6 +185,31 @@ def _sigterm(signum: int, frame: FrameType | None) -> None:
     raise SystemExit(128 + signum)  # unwinds through the `with Nginx(...)` block: nginx stops
 
 
+def worker_report(command: list[str], snapshot: Path, label: str) -> dict[str, Any]:
+    """Run one worker process on the restwell ``snapshot``; its JSON report, checked.
+
+    Raises:
+        WorkerFailed: the worker failed, or imported restwell from anywhere but the snapshot.
+    """
+    done = subprocess.run(
+        command,
+        env=_worker_env(snapshot),
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise WorkerFailed(
+            f"{label} failed (exit {done.returncode}):\n{done.stderr.strip()[-3000:]}"
+        )
+    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    loaded = report.get("restwell_file")
+    if loaded is not None and not str(loaded).startswith(str(snapshot)):
+        raise WorkerFailed(f"{label} imported restwell from {loaded}, not the snapshot")
+    return report
+
+
 def run_worker(
     origin: Nginx,
     snapshot: Path,
@@ -209,22 +234,7 @@ def run_worker(
         "--concurrency",
         str(concurrency),
     ]
-    done = subprocess.run(
-        command,
-        env=_worker_env(snapshot),
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise WorkerFailed(
-            f"{contender.key} failed (exit {done.returncode}):\n{done.stderr.strip()[-3000:]}"
-        )
-    report: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    loaded = report.get("restwell_file")
-    if loaded is not None and not str(loaded).startswith(str(snapshot)):
-        raise WorkerFailed(f"{contender.key} imported restwell from {loaded}, not the snapshot")
+    report = worker_report(command, snapshot, contender.key)
     served = origin.requests_served() - before - 1  # minus the counter query itself
     if served != warmup + requests:
         raise WorkerFailed(
