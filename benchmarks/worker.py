@@ -112,40 +112,32 @@ def aiohttp_small_reads_async(job: Job) -> AbstractAsyncContextManager[FanOut]:
 
 
 @asynccontextmanager
-async def httpx2_async(job: Job) -> AsyncIterator[FanOut]:
+async def _httpx_client(job: Job, module: Any) -> AsyncIterator[FanOut]:
+    # Stock settings, as users get them (httpx keeps at most 20 idle connections).
+    async with module.AsyncClient() as client:
+        slots = asyncio.Semaphore(job.concurrency)
+
+        async def one() -> Sample:
+            async with slots:
+                response = await client.get(job.url)
+                return response.status_code, len(response.content)
+
+        async def fan_out(n: int) -> list[Sample]:
+            return await asyncio.gather(*(one() for _ in range(n)))
+
+        yield fan_out
+
+
+def httpx2_async(job: Job) -> AbstractAsyncContextManager[FanOut]:
     import httpx2
 
-    async with httpx2.AsyncClient() as client:
-        slots = asyncio.Semaphore(job.concurrency)
-
-        async def one() -> Sample:
-            async with slots:
-                response = await client.get(job.url)
-                return response.status_code, len(response.content)
-
-        async def fan_out(n: int) -> list[Sample]:
-            return await asyncio.gather(*(one() for _ in range(n)))
-
-        yield fan_out
+    return _httpx_client(job, httpx2)
 
 
-@asynccontextmanager
-async def httpx_async(job: Job) -> AsyncIterator[FanOut]:
+def httpx_async(job: Job) -> AbstractAsyncContextManager[FanOut]:
     import httpx
 
-    # Stock settings, as users get them (httpx keeps at most 20 idle connections).
-    async with httpx.AsyncClient() as client:
-        slots = asyncio.Semaphore(job.concurrency)
-
-        async def one() -> Sample:
-            async with slots:
-                response = await client.get(job.url)
-                return response.status_code, len(response.content)
-
-        async def fan_out(n: int) -> list[Sample]:
-            return await asyncio.gather(*(one() for _ in range(n)))
-
-        yield fan_out
+    return _httpx_client(job, httpx)
 
 
 # --- sync contenders: each yields a one-request function over one long-lived client ---------
