@@ -151,10 +151,6 @@ KNOWN[("partial-store-partial-complete", None)] = (
 )
 
 
-# As KNOWN, for the AsyncClient runs only: where its (aiohttp) backend, not the cache, differs.
-KNOWN_ASYNC: dict[tuple[str, Mode | None], str] = {}
-
-
 @pytest.fixture(scope="module")
 def scripted_origin() -> Iterator[ScriptedOrigin]:
     with running_scripted_origin() as origin:
@@ -171,8 +167,7 @@ def _cases() -> list[object]:
                     continue
                 # A CDN is a shared cache: what restwell does on purpose there holds for it too.
                 reason = (
-                    (kind == "async" and KNOWN_ASYNC.get((scenario.id, None)))
-                    or KNOWN.get((scenario.id, mode))
+                    KNOWN.get((scenario.id, mode))
                     or (mode == "cdn" and KNOWN.get((scenario.id, "shared")))
                     or KNOWN.get((scenario.id, None))
                 )
