@@ -137,7 +137,7 @@ class Headers(Mapping[str, str]):
 
         Args:
             getall: Every value of a name, case-insensitively (``[]`` when absent).
-            items: All fields in order, repeats included.
+            items: All fields in order, repeats included, as ``(str, str)`` pairs.
             contains: A fast membership test for lower-case names, if the structure has one.
         """
         headers = cls.__new__(cls)
@@ -151,19 +151,22 @@ class Headers(Mapping[str, str]):
 
     def has_any(self, names: tuple[str, ...]) -> bool:
         """Whether any of the lower-case ``names`` is present (cheap on wrapped headers)."""
-        contains = self._contains if self._getall is not None else None
-        if contains is not None:
-            for name in names:  # noqa: SIM110 - a plain loop beats any() with a generator here
-                if contains(name):
-                    return True
-            return False
-        return any(self._values(name) for name in names)
+        if self._getall is not None:
+            contains = self._contains
+            if contains is None:
+                return any(self._values(name) for name in names)
+        else:
+            contains = self._lower_index().__contains__
+        for name in names:  # noqa: SIM110 - a plain loop beats any() with a generator here
+            if contains(name):
+                return True
+        return False
 
     def _pairs(self) -> list[tuple[str, str]]:
         items = self._items
         if items is None:
             assert self._source is not None
-            items = self._items = [(str(k), str(v)) for k, v in self._source()]
+            items = self._items = list(self._source())
             self._getall = self._source = self._contains = None
         return items
 
@@ -171,13 +174,16 @@ class Headers(Mapping[str, str]):
         getall = self._getall
         if getall is not None:
             return getall(key)
+        return self._lower_index().get(key.lower(), [])
+
+    def _lower_index(self) -> dict[str, list[str]]:
         index = self._index
         if index is None:
             index = {}
             for name, value in self._pairs():
                 index.setdefault(name.lower(), []).append(value)
             self._index = index
-        return index.get(key.lower(), [])
+        return index
 
     def __getitem__(self, key: str) -> str:
         values = self._values(key)
@@ -252,7 +258,9 @@ class Headers(Mapping[str, str]):
         """
         twin = Headers.__new__(Headers)
         twin._items = self._pairs()
-        twin._index, twin._dict = self._index, self._dict
+        # The index too, built here if need be: copies of a client's defaults (one per
+        # request) then share the one built on the defaults. Changes replace, never mutate it.
+        twin._index, twin._dict = self._lower_index(), self._dict
         twin._getall = twin._source = twin._contains = None
         return twin
 

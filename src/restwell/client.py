@@ -42,6 +42,7 @@ from restwell._flow import (
     FlowAction,
     RetryHook,
     Send,
+    SendFirst,
     Sleep,
     Spawn,
     Ticket,
@@ -341,25 +342,15 @@ class _ClientBase:
             max_entry_bytes=self._cache.max_entry_bytes,
             coded=self._coded,
             collapse=self._collapser is not None,
+            first_attempts=True,
         )
 
-    def _fast_path(
-        self,
-        request: Request,
-        timeout: TimeoutArg | _Default,
-        retry: RetryPolicy | int | _Default | None,
-        cache_mode: CacheMode,
-    ) -> tuple[FastPath, Timeout] | None:
-        """Attempt 1 made by the runner itself, when nothing per-call needs the full flow."""
-        if self._closed or not isinstance(retry, _Default):
-            return None
-        if self._cache is not None:
-            # Even cache_mode="skip" goes through the cache flow: it marks the response
-            # "bypass", logs the decision, and an unsafe method still invalidates (§4.4).
-            return None
-        limits = self._timeout(timeout)
-        fast = FastPath.begin(request, limits, self._config)
-        return None if fast is None else (fast, limits)
+    def _fast(self, retry: RetryPolicy | int | _Default | None) -> bool:
+        """Whether the runner may make attempt 1 itself (nothing per call needs the flow)."""
+        # With a cache, even cache_mode="skip" goes through the cache flow: it marks the
+        # response "bypass", logs the decision, and an unsafe method still invalidates (§4.4);
+        # that flow asks for attempt 1 with SendFirst instead.
+        return self._cache is None and not self._closed and isinstance(retry, _Default)
 
     @property
     def cache(self) -> CacheStorage | None:
@@ -550,6 +541,9 @@ class Client(_ClientBase, _Verbs[Response, Any]):
         if kind is Send:
             assert isinstance(action, Send)
             return self._backend.send(action.request, action.timeout, action.stream)
+        if kind is SendFirst:
+            assert isinstance(action, SendFirst)
+            return self._attempt(action.request, action.timeout, action.stream)
         if kind is Sleep:
             assert isinstance(action, Sleep)
             return sleep(action.seconds)
@@ -605,22 +599,28 @@ class Client(_ClientBase, _Verbs[Response, Any]):
                 "restwell.Client would block the running event loop: use restwell.AsyncClient, "
                 "or call it through asyncio.to_thread() (or pass allow_in_event_loop=True)"
             )
-        fast = self._fast_path(request, timeout, retry, cache_mode)
-        if fast is not None:
-            path, limits = fast
-            first: FirstAttempt | None
-            try:
-                response = self._backend.send(request, path.timeout, stream)
-            except TransportError as exc:
-                first = path.failed(exc)
-            else:
-                first = path.settle(response, self._config)
-                if first is None:
-                    return response
+        if self._fast(retry):
+            limits = self._timeout(timeout)
+            first = self._attempt(request, limits, stream)
+            if isinstance(first, Response):
+                return first
             flow = request_flow(request, limits, self._config, stream=stream, first=first)
         else:
             flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
         return run_sync(flow, self._perform)
+
+    def _attempt(
+        self, request: Request, limits: Timeout, stream: bool
+    ) -> Response | FirstAttempt | None:
+        """Attempt 1 made here rather than in a flow (see :class:`SendFirst`)."""
+        path = FastPath.begin(request, limits, self._config)
+        if path is None:
+            return None
+        try:
+            response = self._backend.send(request, path.timeout, stream)
+        except TransportError as exc:
+            return path.failed(exc)
+        return path.settle(response, self._config) or response
 
     def request(
         self,
@@ -772,6 +772,9 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         if kind is Send:
             assert isinstance(action, Send)
             return self._backend.send(action.request, action.timeout, action.stream)
+        if kind is SendFirst:
+            assert isinstance(action, SendFirst)
+            return self._attempt(action.request, action.timeout, action.stream)
         if kind is Sleep:
             assert isinstance(action, Sleep)
             return asleep(action.seconds)
@@ -825,22 +828,28 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         cache_key: str | None = None,
     ) -> Response:
         """Send a built request through the flow (arguments as in :meth:`Client.send`)."""
-        fast = self._fast_path(request, timeout, retry, cache_mode)
-        if fast is not None:
-            path, limits = fast
-            first: FirstAttempt | None
-            try:
-                response = await self._backend.send(request, path.timeout, stream)
-            except TransportError as exc:
-                first = path.failed(exc)
-            else:
-                first = path.settle(response, self._config)
-                if first is None:
-                    return response
+        if self._fast(retry):
+            limits = self._timeout(timeout)
+            first = await self._attempt(request, limits, stream)
+            if isinstance(first, Response):
+                return first
             flow = request_flow(request, limits, self._config, stream=stream, first=first)
         else:
             flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
         return await run_async(flow, self._perform)
+
+    async def _attempt(
+        self, request: Request, limits: Timeout, stream: bool
+    ) -> Response | FirstAttempt | None:
+        """Attempt 1 made here rather than in a flow (see :class:`SendFirst`)."""
+        path = FastPath.begin(request, limits, self._config)
+        if path is None:
+            return None
+        try:
+            response = await self._backend.send(request, path.timeout, stream)
+        except TransportError as exc:
+            return path.failed(exc)
+        return path.settle(response, self._config) or response
 
     async def request(
         self,

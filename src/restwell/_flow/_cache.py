@@ -26,6 +26,7 @@ from restwell._flow._core import (
     Collapse,
     Flow,
     FlowConfig,
+    SendFirst,
     Spawn,
     request_flow,
 )
@@ -34,6 +35,7 @@ from restwell.errors import CircuitOpenError, DeadlineExceeded, RateLimitExceede
 from restwell.policy import RetryPolicy
 from restwell.policy.cache import (
     ERROR_STATUSES,
+    SAFE_METHODS,
     CacheAction,
     CacheDecision,
     CachedResponse,
@@ -56,6 +58,8 @@ CacheMode = Literal["default", "refresh", "skip"]
 
 # Methods whose misses may be collapsed (they are the ones a lookup can answer).
 _COLLAPSED = frozenset({"GET", "HEAD"})
+
+_CREDENTIAL_FIELDS = ("authorization", "cookie")
 
 # The origin failed in a way stale-if-error may cover (RFC 5861 §4).
 _ORIGIN_FAILURES = (TransportError, CircuitOpenError, RateLimitExceeded, DeadlineExceeded)
@@ -89,9 +93,11 @@ def _credential(request: Request) -> str:
     # Both, when both are sent: the same Authorization with another Cookie (session) is
     # another credential, and its answer may be just as personal.
     headers = request.headers
+    if not headers.has_any(_CREDENTIAL_FIELDS):
+        return ""  # most requests: no lookups, no hashing
     authorization, cookie = headers.get("authorization"), headers.get("cookie")
     if not authorization and not cookie:
-        return ""  # most requests: no hashing
+        return ""
     found = (("authorization", authorization), ("cookie", cookie))
     auth = "\n".join(f"{name}: {value}" for name, value in found if value)
     return hashlib.sha256(auth.encode()).hexdigest()[:16]
@@ -152,8 +158,12 @@ def _safe(action: CacheGet | CachePut | CacheDelete) -> Flow[Any]:
     try:
         return (yield action)
     except Exception as exc:  # a cache must never be why a request fails
-        log.warning("cache storage failed (%s: %s); going on without it", type(exc).__name__, exc)
+        _storage_failed(exc)
         return None
+
+
+def _storage_failed(exc: Exception) -> None:
+    log.warning("cache storage failed (%s: %s); going on without it", type(exc).__name__, exc)
 
 
 class _Decoded:
@@ -189,7 +199,13 @@ _decode = _Decoded()
 
 
 def _entries(key: str, cred: str) -> Flow[list[StoredResponse]]:
-    raw = yield from _safe(CacheGet(key))
+    try:  # _safe's job, inline: this runs for every request
+        raw = yield CacheGet(key)
+    except Exception as exc:
+        _storage_failed(exc)
+        return []
+    if not raw:
+        return []
     entries: list[StoredResponse] = []
     mine = f"{cred}|"
     for variant, value in raw or ():
@@ -226,6 +242,21 @@ class _Call:
     custom_key: bool
     max_entry_bytes: int | None
     stream: bool
+    first_attempts: bool = False
+
+
+def _origin(call: _Call, sent: Request) -> Flow[Response]:
+    """The request flow for ``sent``; attempt 1 made by the runner when it offers to."""
+    if call.first_attempts and call.retry is None:
+        first = yield SendFirst(sent, call.timeout, call.stream)
+        if isinstance(first, Response):
+            return first
+        return (
+            yield from request_flow(sent, call.timeout, call.cfg, stream=call.stream, first=first)
+        )
+    return (
+        yield from request_flow(sent, call.timeout, call.cfg, stream=call.stream, policy=call.retry)
+    )
 
 
 def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
@@ -240,9 +271,7 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         sent.origin, sent.replayable = request.origin, request.replayable
     request_time = clock.time()
     try:
-        response = yield from request_flow(
-            sent, call.timeout, cfg, stream=call.stream, policy=call.retry
-        )
+        response = yield from _origin(call, sent)
     except _ORIGIN_FAILURES as exc:
         stale = policy.stale_on_error(request.method, request.headers, decision.entry, clock.time())
         if stale is None or stale.response is None:
@@ -290,7 +319,8 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
                 request, call.timeout, cfg, stream=call.stream, policy=call.retry
             )
             status, raw_headers = response.status_code, response.headers.raw()
-    if not call.custom_key:
+    # Only unsafe methods invalidate (§4.4); most requests here are GETs: skip the call.
+    if not call.custom_key and request.method not in SAFE_METHODS:
         for stale_key in policy.invalidation_keys(request.method, request.url, status, raw_headers):
             yield from _safe(CacheDelete(stale_key))
     if request.method == "HEAD":
@@ -391,6 +421,7 @@ def cached_flow(
     max_entry_bytes: int | None = None,
     coded: bool = False,
     collapse: bool = False,
+    first_attempts: bool = False,
 ) -> Flow[Response]:
     """One request through the cache, then (if needed) through the request flow.
 
@@ -410,6 +441,8 @@ def cached_flow(
         collapse: Collapse concurrent misses of this key (yields :class:`Collapse`, which
             the runner must know): one request goes to the origin, the others wait for it
             and look the cache up again. Only for GET/HEAD, ``default`` mode, not streamed.
+        first_attempts: The runner makes attempt 1 itself when asked (:class:`SendFirst`),
+            as it does for requests without a cache.
     """
     if mode == "skip" or request.method not in policy.cacheable_methods:
         sent_at = cfg.clock.time()
@@ -439,6 +472,7 @@ def cached_flow(
         key is not None,
         max_entry_bytes,
         stream,
+        first_attempts,
     )
     lookup_headers: Any = request.headers
     if mode == "refresh":

@@ -53,6 +53,7 @@ __all__ = [
     "Flow",
     "FlowConfig",
     "Send",
+    "SendFirst",
     "Sleep",
     "Spawn",
     "SystemClock",
@@ -69,6 +70,21 @@ log = logging.getLogger("restwell")
 @dataclass(slots=True)
 class Send:
     """Send ``request`` once with ``timeout``; the result is a :class:`Response`."""
+
+    request: Request
+    timeout: Timeout
+    stream: bool
+
+
+@dataclass(slots=True)
+class SendFirst:
+    """Make attempt 1 the way a runner's fast path does (:class:`FastPath`).
+
+    The result is the :class:`Response` when attempt 1 settles the request, else the
+    :class:`FirstAttempt` for :func:`request_flow` to go on from, or ``None`` when attempt 1
+    must wait for a rate limit (the flow then makes it itself). Runners that offer it are
+    told so (``cached_flow(first_attempts=True)``): every runner knows :class:`Send`.
+    """
 
     request: Request
     timeout: Timeout
@@ -146,7 +162,9 @@ class _Call:
 CALL: Final = _Call()
 """Call the wrapped function once (``@retry`` flows)."""
 
-FlowAction = Send | Sleep | Close | _Call | CacheGet | CachePut | CacheDelete | Spawn | Collapse
+FlowAction = (
+    Send | SendFirst | Sleep | Close | _Call | CacheGet | CachePut | CacheDelete | Spawn | Collapse
+)
 Flow = Generator[FlowAction, Any, T]
 
 

@@ -48,16 +48,32 @@ def translate_urllib3(exc: Exception, request: Request) -> Exception:
     return TransportError(f"{type(exc).__name__}: {exc}", request=request)
 
 
+class _Fields:
+    """urllib3 2.x fields as ``Headers.wrap`` reads them, straight from its container.
+
+    urllib3 keeps ``{lower name: [name, value, ...]}``: one dict lookup per name asked, and
+    the pairs in urllib3's own order (grouped by name) without its item view's generator.
+    """
+
+    __slots__ = ("_container",)
+
+    def __init__(self, container: dict[str, list[str]]) -> None:
+        self._container = container
+
+    def __call__(self, name: str) -> list[str]:
+        entry = self._container.get(name.lower())
+        return entry[1:] if entry else []
+
+    def items(self) -> list[tuple[str, str]]:
+        return [(entry[0], value) for entry in self._container.values() for value in entry[1:]]
+
+
 def wrap_urllib3_headers(native: urllib3.HTTPHeaderDict) -> Headers:
     """Wrap urllib3's headers without copying them."""
     container = getattr(native, "_container", None)
     if isinstance(container, dict):
-        # urllib3 2.x keeps {lower name: [name, value, ...]}: one dict lookup per header asked.
-        def getall(key: str) -> list[str]:
-            entry = container.get(key.lower())
-            return entry[1:] if entry else []
-
-        return Headers.wrap(getall, native.items, container.__contains__)
+        fields = _Fields(container)
+        return Headers.wrap(fields, fields.items, container.__contains__)
     return Headers.wrap(native.getlist, native.items)
 
 

@@ -86,6 +86,10 @@ class MemoryCache(NonBlockingStorage):
 
     def get(self, key: str) -> Variants:
         """All live variants of ``key``; reading makes them the most recently used."""
+        # A miss needs no lock: a dict read is atomic, and a put racing with it is simply
+        # ordered after it.
+        if key not in self._index:
+            return []
         with self._lock:
             variants = self._index.get(key)
             if not variants:
@@ -109,25 +113,34 @@ class MemoryCache(NonBlockingStorage):
             ``False`` when the value is larger than :attr:`max_entry_bytes` or ``ttl <= 0``
             (the previous value of the variant is removed all the same).
         """
-        # Sizes are computed outside the lock; encoding a long key is the slowest step here.
-        size = len(key.encode()) + len(variant.encode()) + len(value)
+        # Sizes are computed outside the lock; an ASCII string's UTF-8 length is its length.
+        size = len(value)
+        size += len(key) if key.isascii() else len(key.encode())
+        size += len(variant) if variant.isascii() else len(variant.encode())
         if len(value) > self._max_entry_bytes:
             oversized: tuple[int, int] | None = (len(value), self._max_entry_bytes)
         elif size > self._max_bytes:
             oversized = (size, self._max_bytes)
         else:
             oversized = None
+        slot = (key, variant)
         with self._lock:
-            self._remove(key, variant)
+            entries = self._entries
+            if slot in entries:
+                self._remove(key, variant)
             if oversized is not None or (ttl is not None and ttl <= 0):
                 stored = False
             else:
                 expires = None if ttl is None else self._clock() + ttl
-                self._entries[key, variant] = _Entry(value, expires, size)
-                self._index.setdefault(key, {})[variant] = None
+                entries[slot] = _Entry(value, expires, size)
+                variants = self._index.get(key)
+                if variants is None:
+                    self._index[key] = {variant: None}
+                else:
+                    variants[variant] = None
                 self._bytes += size
                 while self._bytes > self._max_bytes:
-                    (old_key, old_variant), _ = next(iter(self._entries.items()))
+                    (old_key, old_variant), _ = next(iter(entries.items()))
                     self._remove(old_key, old_variant)
                 stored = True
         if oversized is not None:
