@@ -14,6 +14,7 @@ import hashlib
 import logging
 import threading
 from collections import OrderedDict
+from collections.abc import Awaitable
 from dataclasses import dataclass, replace
 from typing import Any, Literal
 
@@ -74,13 +75,17 @@ def perform_cache(storage: Any, action: CacheGet | CachePut | CacheDelete) -> An
     return storage.delete(action.key)
 
 
-async def aperform_cache(storage: Any, action: CacheGet | CachePut | CacheDelete) -> Any:
-    """Carry out a cache action on a storage (async)."""
+def aperform_cache(storage: Any, action: CacheGet | CachePut | CacheDelete) -> Awaitable[Any]:
+    """Carry out a cache action on a storage (async): the awaitable to await."""
+    # A plain function handing back the storage's awaitable: one coroutine fewer per action.
+    pending: Awaitable[Any]
     if type(action) is CacheGet:
-        return await storage.aget(action.key)
-    if type(action) is CachePut:
-        return await storage.aput(action.key, action.variant, action.value, action.ttl)
-    return await storage.adelete(action.key)
+        pending = storage.aget(action.key)
+    elif type(action) is CachePut:
+        pending = storage.aput(action.key, action.variant, action.value, action.ttl)
+    else:
+        pending = storage.adelete(action.key)
+    return pending
 
 
 def _credential(request: Request) -> str:
