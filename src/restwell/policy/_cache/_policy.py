@@ -38,6 +38,7 @@ import enum
 import math
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
+from math import isfinite
 from urllib.parse import urljoin
 
 from restwell.policy._cache import _ranges, _targeted
@@ -53,7 +54,16 @@ from restwell.policy._cache._directives import (
     strong_match,
     weak_match,
 )
-from restwell.policy._cache._stored import HOP_BY_HOP_FIELDS, FieldIndex, StoredResponse
+from restwell.policy._cache._stored import (
+    HOP_BY_HOP_FIELDS,
+    FieldIndex,
+    StoredResponse,
+    draft_of,
+    join_lines,
+    make_entry,
+    scan_fields,
+    scan_fields_general,
+)
 from restwell.policy._cache._uri import normalize_url
 from restwell.policy._parse import parse_delta_seconds
 from restwell.policy.ratelimit import HeaderLookup
@@ -104,15 +114,20 @@ _PRECONDITIONS = ("if-none-match", "if-modified-since")  # those a 304 can answe
 _USUAL_CONNECTION = frozenset({"keep-alive", "close"})
 
 
+_MAX_DELTA = float(MAX_DELTA)
+
+
 def _clamp(value: float) -> float:
     """``value`` within ``[0, 2**31]``; NaN reads as 0 (§1.2.2: overflow is taken as 2**31)."""
     if value != value or value <= 0.0:
         return 0.0
-    return min(value, float(MAX_DELTA))
+    return value if value <= _MAX_DELTA else _MAX_DELTA
 
 
 def _finite(value: float) -> float:
-    return value if isinstance(value, int | float) and math.isfinite(value) else 0.0
+    if type(value) is float:  # the common case, checked for less
+        return value if isfinite(value) else 0.0
+    return value if isinstance(value, int | float) and isfinite(value) else 0.0
 
 
 def _pairs(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
@@ -140,12 +155,26 @@ def current_age(entry: StoredResponse, now: float) -> float:
     ``current_age = max(apparent_age, corrected_age_value) + (now - response_time)``.
     Always finite, within ``[0, 2**31]``.
     """
-    apparent_age = max(0.0, entry.response_time - entry.date_value)
-    response_delay = max(0.0, entry.response_time - entry.request_time)
-    corrected_age_value = entry.age_value + response_delay
-    corrected_initial_age = max(apparent_age, corrected_age_value)
-    resident_time = max(0.0, _finite(now) - entry.response_time)
-    return _clamp(corrected_initial_age + resident_time)
+    return _current_age(entry, _finite(now))
+
+
+def _current_age(entry: StoredResponse, now: float) -> float:
+    # current_age with a finite now. The entry's slots rather than its properties, and no
+    # max(): this runs for every response stored and every stored response looked at.
+    response_time = entry.response_time
+    date = entry._date
+    apparent_age = response_time - date if date is not None and date < response_time else 0.0
+    response_delay = response_time - entry.request_time
+    if response_delay < 0.0:
+        response_delay = 0.0
+    corrected_age_value = entry._age + response_delay
+    corrected_initial_age = (
+        corrected_age_value if corrected_age_value > apparent_age else apparent_age
+    )
+    resident_time = now - response_time
+    if resident_time > 0.0:
+        corrected_initial_age += resident_time
+    return _clamp(corrected_initial_age)
 
 
 class CacheAction(enum.Enum):
@@ -253,6 +282,28 @@ class Freshened:
     entry: StoredResponse | None = None
     updated: tuple[StoredResponse, ...] = ()
     removed: tuple[StoredResponse, ...] = ()
+
+
+# The decisions on a request with nothing stored under its key: always the same two.
+_NOTHING_STORED = CacheDecision(CacheAction.MISS, "nothing stored")
+_NOTHING_STORED_ONLY_IF_CACHED = CacheDecision(
+    CacheAction.ONLY_IF_CACHED_MISS, "nothing stored; only-if-cached (§5.2.1.7)"
+)
+_StoreDecisionDraft = draft_of(StoreDecision)
+# "stored: fresh for 60s" and the like, by lifetime: the same few come back again and again.
+_FRESH_FOR: dict[float, str] = {}
+
+
+def _stored(reason: str, key: str, entry: StoredResponse, ttl: float) -> StoreDecision:
+    # StoreDecision(True, reason, key, entry, ttl), made for less (see draft_of).
+    decision = _StoreDecisionDraft()
+    decision.store = True
+    decision.reason = reason
+    decision.key = key
+    decision.entry = entry
+    decision.ttl = ttl
+    decision.__class__ = StoreDecision
+    return decision  # type: ignore[no-any-return]
 
 
 def _usable_for(method: str, entry: StoredResponse) -> bool:
@@ -365,9 +416,10 @@ class CachePolicy:
         GET and HEAD share one key, so a HEAD is answered from the stored GET response.
         Example: ``"GET https://api.example.com/items?page=2"``.
         """
-        method = method.upper()
-        if method == "HEAD":
-            method = "GET"
+        if method != "GET":  # the usual method needs neither
+            method = method.upper()
+            if method == "HEAD":
+                method = "GET"
         return f"{method} {normalize_url(url)}"
 
     def select(
@@ -397,23 +449,23 @@ class CachePolicy:
         allowed, :attr:`default_ttl`; otherwise 0. A freshness directive with an invalid value
         counts as 0.
         """
-        cc = entry.cache_control if not self.targeted else self._cc(entry)
+        cc = entry._cc if not self.targeted else self._cc(entry)
         if self.shared and cc.s_maxage is not None:
             return float(cc.s_maxage)
         if cc.max_age is not None:
             return float(cc.max_age)
         # RFC 9213 §2.1: a targeted field in force makes Expires ignored too.
-        if entry.has_expires and cc is entry.cache_control:
-            if entry.expires is None:
+        if entry._has_expires and cc is entry._cc:
+            if entry._expires is None:
                 return 0.0  # §5.3: an invalid date, "0" included, is in the past
-            return _clamp(entry.expires - entry.date_value)
+            return _clamp(entry._expires - entry.date_value)
         return self._heuristic_lifetime(entry)
 
     def _heuristic_lifetime(self, entry: StoredResponse) -> float:
         # §4.2.2: only for heuristically cacheable statuses or responses marked public.
         if entry.status not in HEURISTICALLY_CACHEABLE_STATUSES and not self._cc(entry).public:
             return 0.0
-        last_modified = entry.last_modified
+        last_modified = entry._last_modified
         if last_modified is not None and last_modified <= entry.date_value:
             interval = entry.date_value - last_modified
             return _clamp(min(self.heuristic_fraction * interval, self.heuristic_max))
@@ -427,7 +479,7 @@ class CachePolicy:
 
     def _stale_forbidden(self, entry: StoredResponse) -> str | None:
         # §4.2.4: directives that forbid serving a stale response without validation.
-        cc = entry.cache_control if not self.targeted else self._cc(entry)
+        cc = entry._cc if not self.targeted else self._cc(entry)
         if cc.must_revalidate:
             return "must-revalidate (§5.2.2.2)"
         if self.shared and cc.proxy_revalidate:
@@ -474,21 +526,26 @@ class CachePolicy:
                 CacheAction.BYPASS,
                 f"{method} is unsafe: written through (§4); success invalidates the URI (§4.4)",
             )
-        req = self.request_directives(request_headers)
-        if request_headers.get("range") is not None:
+        # Only a GET's Range means anything (RFC 9110 §14.2), so only a GET looks for one.
+        if method == "GET" and request_headers.get("range") is not None:
             # One byte range is cut from a stored complete response in respond(); what the
             # cache cannot answer itself goes to the origin (RFC 9110 §14.2).
             forwarded = _ranges.forwarded(method, request_headers)
             if forwarded is not None:
                 return CacheDecision(CacheAction.BYPASS, forwarded)
         entries = tuple(entries)
+        if not entries:
+            # The usual miss. Of the request's directives only only-if-cached matters, and
+            # only Cache-Control can say it (Pragma means no-cache, §5.4): request_directives
+            # without the Pragma lookup.
+            value = request_headers.get("cache-control")
+            if value is not None and parse_cache_control(value).only_if_cached:
+                return _NOTHING_STORED_ONLY_IF_CACHED
+            return _NOTHING_STORED
+        req = self.request_directives(request_headers)
         entry = self.select(method, request_headers, entries)
         if entry is None:
-            why = (
-                "no stored response matches the method and Vary (§4.1)"
-                if entries
-                else "nothing stored"
-            )
+            why = "no stored response matches the method and Vary (§4.1)"
             if req.only_if_cached:
                 return CacheDecision(
                     CacheAction.ONLY_IF_CACHED_MISS, f"{why}; only-if-cached (§5.2.1.7)"
@@ -496,7 +553,7 @@ class CachePolicy:
             return CacheDecision(CacheAction.MISS, why)
         now = _finite(now)
         lifetime = self.freshness_lifetime(entry)
-        age = current_age(entry, now)
+        age = _current_age(entry, now)
         cc = entry.cache_control if not self.targeted else self._cc(entry)
         if cc.no_cache:
             return self._validate(entry, request_headers, req, "stored no-cache (§5.2.2.4)")
@@ -669,153 +726,192 @@ class CachePolicy:
             complete: False when the body was cut short (§3.3): it is then not stored.
         """
         method = method.upper()
-        request_time = float(_finite(request_time))
-        response_time = float(_finite(response_time))
-        pairs = _pairs(response_headers)
-        fields = FieldIndex(pairs)
-        cc = parse_cache_control(fields.get("cache-control"))
+        if type(request_time) is not float or not isfinite(request_time):
+            request_time = float(_finite(request_time))
+        if type(response_time) is not float or not isfinite(response_time):
+            response_time = float(_finite(response_time))
+        pairs = tuple(response_headers)
+        # One pass over the fields collects all that deciding and the stored entry read.
+        scanned = scan_fields(pairs)
+        if scanned is None:
+            pairs = _pairs(pairs)
+            scanned = scan_fields(pairs) or scan_fields_general(pairs)
+        found, hop = scanned
+        cc = parse_cache_control(join_lines(found.get("cache-control")))
+        stored_cc: CacheControl | None = cc
         targeted = (
-            _targeted.targeted_directives(fields.get, self.targeted) if self.targeted else None
+            _targeted.targeted_directives(FieldIndex(pairs).get, self.targeted)
+            if self.targeted
+            else None
         )
         if targeted is not None:  # RFC 9213 §2.1: instead of Cache-Control and Expires
             cc = targeted
 
-        def no(reason: str) -> StoreDecision:
-            return StoreDecision(False, reason)
-
         if method == "HEAD":
-            return no("HEAD responses are not stored; they freshen stored GETs (§4.3.5)")
+            return StoreDecision(
+                False, "HEAD responses are not stored; they freshen stored GETs (§4.3.5)"
+            )
         stored_method = method
         # The primary key is computed last, and only without the caller's: normalising the
         # URI again is a good part of what deciding costs.
         if method in self.cacheable_methods:
             key_method = method
-        elif method == "POST" and status in (200, 203) and self._post_reusable(url, fields, cc):
+        elif method == "POST" and status in (200, 203) and self._post_reusable(url, found, cc):
             key_method = "GET"
         else:
-            return no(f"{method} responses are not stored (§3)")
+            return StoreDecision(False, f"{method} responses are not stored (§3)")
         if not 200 <= status <= 999:
-            return no(f"{status} is not a final response (§3)")
+            return StoreDecision(False, f"{status} is not a final response (§3)")
         if status == 206:
-            return no("partial content is not stored (§3.3, §3.4)")
+            return StoreDecision(False, "partial content is not stored (§3.3, §3.4)")
         if status == 304:
-            return no("a 304 is not stored; it freshens stored responses (§4.3.4)")
+            return StoreDecision(
+                False, "a 304 is not stored; it freshens stored responses (§4.3.4)"
+            )
         understood = status in UNDERSTOOD_STATUSES
         if cc.must_understand and not understood:
-            return no(f"must-understand and status {status} is not understood (§5.2.2.3)")
+            return StoreDecision(
+                False, f"must-understand and status {status} is not understood (§5.2.2.3)"
+            )
         if cc.no_store and not (cc.must_understand and understood):
-            return no("response no-store (§5.2.2.5)")
-        if self.request_directives(request_headers).no_store:
-            return no("request no-store (§5.2.1.5)")
+            return StoreDecision(False, "response no-store (§5.2.2.5)")
+        # Of the request's directives only no-store matters here, and only Cache-Control can
+        # say it (Pragma means no-cache, §5.4): request_directives without the Pragma lookup.
+        request_cc = request_headers.get("cache-control")
+        if request_cc is not None and parse_cache_control(request_cc).no_store:
+            return StoreDecision(False, "request no-store (§5.2.1.5)")
         if self.shared and cc.private:
-            return no("private response in a shared cache (§5.2.2.7)")
+            return StoreDecision(False, "private response in a shared cache (§5.2.2.7)")
         if (
             self.shared
             and request_headers.get("authorization") is not None
             and not (cc.public or cc.s_maxage is not None or cc.must_revalidate)
         ):
-            return no(
+            return StoreDecision(
+                False,
                 "request had Authorization; a shared cache needs public, s-maxage or "
-                "must-revalidate (§3.5)"
+                "must-revalidate (§3.5)",
             )
-        vary = _vary_members(fields.get("vary"))
+        lines = found.get("vary")
+        vary = _vary_members(join_lines(lines)) if lines else []
         if "*" in vary:
-            return no("Vary: * never matches a later request (§4.1)")
+            return StoreDecision(False, "Vary: * never matches a later request (§4.1)")
         if not (
             cc.public
             or (cc.private and not self.shared)
-            or ("expires" in fields and targeted is None)
+            or ("expires" in found and targeted is None)
             or cc.max_age is not None
             or (self.shared and cc.s_maxage is not None)
             or status in HEURISTICALLY_CACHEABLE_STATUSES
         ):
-            return no(f"status {status} with no explicit freshness or public is not storable (§3)")
-        if not complete or not self._complete(status, fields, body):
-            return no("incomplete response (§3.3)")
-        unstored = self._unstored(fields, cc)
-        headers = tuple([p for p in pairs if p[0].lower() not in unstored])
-        stored_fields = fields.without(unstored)
-        if "date" not in fields:
+            return StoreDecision(
+                False, f"status {status} with no explicit freshness or public is not storable (§3)"
+            )
+        if not complete or not self._complete(status, found, body):
+            return StoreDecision(False, "incomplete response (§3.3)")
+        has_date = "date" in found
+        unstored = self._unstored(join_lines(found.get("connection")), cc)
+        if unstored is HOP_BY_HOP_FIELDS:
+            # The usual case: of the fields never stored, only hop-by-hop ones, which the scan
+            # has picked out (none of them is one the entry derives anything from).
+            headers = pairs
+            if hop:
+                kept = list(pairs)
+                for pair in hop:
+                    kept.remove(pair)
+                headers = tuple(kept)
+        else:
+            headers = tuple([p for p in pairs if p[0].lower() not in unstored])
+            for name in [name for name in found if name in unstored]:
+                del found[name]
+            stored_cc = None  # Cache-Control itself may be gone: the entry parses what is left
+        if not has_date:
             date = format_http_date(response_time)
             if date is not None:
                 headers = (*headers, ("Date", date))  # RFC 9110 §6.6.1
-                stored_fields = FieldIndex(headers)
-        try:
-            entry = StoredResponse(
-                method=stored_method,
-                url=url,
-                status=status,
-                headers=headers,
-                body=bytes(body),
-                request_time=request_time,
-                response_time=response_time,
-                vary_headers=tuple((name, request_headers.get(name)) for name in vary),
-                _index=stored_fields,
-            )
-        except ValueError as exc:
-            return no(f"not storable: {exc}")
+                found["date"] = [date]
+        entry = make_entry(
+            StoredResponse,
+            stored_method,
+            url,
+            status,
+            headers,
+            bytes(body),
+            request_time,
+            response_time,
+            tuple([(name, request_headers.get(name)) for name in vary]) if vary else (),
+            found,
+            stored_cc,
+        )
         lifetime = self.freshness_lifetime(entry)
-        age = current_age(entry, response_time)
+        age = _current_age(entry, response_time)
         ttl = self._ttl(entry, lifetime, age)
         if ttl <= 0:
-            return no(
+            return StoreDecision(
+                False,
                 "never reusable: needs validation (stale or no-cache) but has no validator, "
-                "and may not be served stale (§3, §4.2.4)"
+                "and may not be served stale (§3, §4.2.4)",
             )
         if lifetime > age:
-            why = f"stored: fresh for {_g(lifetime)}"
+            why = _FRESH_FOR.get(lifetime)
+            if why is None:
+                why = f"stored: fresh for {_g(lifetime)}"
+                if len(_FRESH_FOR) < 1024:
+                    _FRESH_FOR[lifetime] = why
         else:
             why = "stored stale: reusable after validation or where stale is allowed"
         primary = key if key is not None else self.cache_key(key_method, url)
-        return StoreDecision(True, why, primary, entry, ttl)
+        return _stored(why, primary, entry, ttl)
 
-    def _post_reusable(self, url: str, fields: FieldIndex, cc: CacheControl) -> bool:
+    def _post_reusable(self, url: str, found: dict[str, list[str]], cc: CacheControl) -> bool:
         # RFC 9110 §9.3.3: a POST response with explicit freshness and a Content-Location equal
         # to the target URI may answer a later GET of that URI (only a 200 or 203 is kept: a
         # 201 or 202 describes the POST, not the resource a GET would fetch).
         if "GET" not in self.cacheable_methods:
             return False
-        location = fields.first("content-location")
-        if location is None:
+        lines = found.get("content-location")
+        if lines is None:
             return False
         explicit = (
             cc.max_age is not None
-            or "expires" in fields
+            or "expires" in found
             or (self.shared and cc.s_maxage is not None)
         )
         if not explicit:
             return False
         try:
-            target = urljoin(url, location.strip())
+            target = urljoin(url, lines[0].strip())
         except ValueError:
             return False
         return normalize_url(target) == normalize_url(url)
 
     @staticmethod
-    def _complete(status: int, fields: FieldIndex, body: bytes) -> bool:
+    def _complete(status: int, found: dict[str, list[str]], body: bytes) -> bool:
         # §3.3: a body shorter (or longer) than its Content-Length is incomplete. Skipped when
         # a content coding is present: the body may have been decoded on the way in.
-        length = fields.first("content-length")
-        if length is None or status in (204, 304):
+        lines = found.get("content-length")
+        if lines is None or status in (204, 304):
             return True
-        coding = fields.get("content-encoding")
+        coding = join_lines(found.get("content-encoding"))
         if coding is not None and coding.strip().lower() not in ("", "identity"):
             return True
-        expected = parse_delta_seconds(length)
-        return expected is None or expected == len(body)
+        size = len(body)
+        if lines[0] == str(size) and size < MAX_DELTA:
+            return True  # the usual value, which parse_delta_seconds reads as size, for less
+        expected = parse_delta_seconds(lines[0])
+        return expected is None or expected == size
 
     def _storable_fields(
         self, pairs: tuple[tuple[str, str], ...], fields: FieldIndex, cc: CacheControl
     ) -> tuple[tuple[str, str], ...]:
-        drop = self._unstored(fields, cc)
+        drop = self._unstored(fields.get("connection"), cc)
         return tuple(p for p in pairs if p[0].lower() not in drop)
 
-    def _unstored(self, fields: FieldIndex, cc: CacheControl) -> frozenset[str]:
+    def _unstored(self, connection: str | None, cc: CacheControl) -> frozenset[str]:
         # §3.1: not stored: Connection and the fields it names, other hop-by-hop and
         # proxy-specific fields, fields named by a qualified no-cache (all caches, §5.2.2.4)
         # or a qualified private (shared caches, §5.2.2.7).
         drop: frozenset[str] = HOP_BY_HOP_FIELDS
-        connection = fields.get("connection")
         if connection and connection.lower() not in _USUAL_CONNECTION:
             named = {name.strip().lower() for name in split_members(connection)}
             if not named <= drop:
@@ -840,22 +936,19 @@ class CachePolicy:
 
     def _ttl(self, entry: StoredResponse, lifetime: float, age: float) -> float:
         # storage_ttl with the lifetime and current age already known (decide_store has both).
-        cc = entry.cache_control if not self.targeted else self._cc(entry)
-        if cc.no_cache and not entry.has_validator:
+        cc = entry._cc if not self.targeted else self._cc(entry)
+        has_validator = entry._etag is not None or entry._last_modified is not None
+        if cc.no_cache and not has_validator:
             return 0.0  # every use needs a validation it cannot have (§5.2.2.4)
         stale_ok = not cc.no_cache and self._stale_forbidden(entry) is None
         window = 0.0
-        if stale_ok:
-            window = float(
-                max(
-                    cc.stale_while_revalidate or 0,
-                    cc.stale_if_error or 0,
-                    self.stale_if_error or 0,
-                )
-            )
+        swr, sie, own = cc.stale_while_revalidate, cc.stale_if_error, self.stale_if_error
+        if stale_ok and (swr is not None or sie is not None or own is not None):
+            window = float(max(swr or 0, sie or 0, own or 0))
         extra = window
-        if entry.has_validator or (stale_ok and (lifetime > 0 or window > 0)):
-            extra = max(window, self.keep_stale)
+        if has_validator or (stale_ok and (lifetime > 0 or window > 0)):
+            keep = self.keep_stale
+            extra = window if window >= keep else keep
         return _clamp(lifetime + extra - age)
 
     # ------------------------------------------------------------------ validation (§4.3)

@@ -14,7 +14,7 @@ import math
 import re
 import struct
 from collections.abc import Iterable
-from dataclasses import InitVar, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from restwell.policy._cache._directives import (
@@ -28,9 +28,15 @@ from restwell.policy.ratelimit import HeaderLookup
 
 __all__ = [
     "HOP_BY_HOP_FIELDS",
+    "SCANNED_FIELDS",
     "FieldIndex",
     "StoredResponse",
+    "draft_of",
+    "join_lines",
+    "make_entry",
     "normalize_field_value",
+    "scan_fields",
+    "scan_fields_general",
 ]
 
 HOP_BY_HOP_FIELDS = frozenset(
@@ -228,7 +234,7 @@ def _pairs(items: object, what: str, *, optional: bool) -> tuple[tuple[str, Any]
     return pairs
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, init=False)
 class StoredResponse:
     """A response as the cache keeps it (RFC 9111 §3), immutable.
 
@@ -258,7 +264,9 @@ class StoredResponse:
     request_time: float
     response_time: float
     vary_headers: tuple[tuple[str, str | None], ...] = ()
-    _fields: FieldIndex = field(init=False, repr=False, compare=False)
+    # Derived from the headers when the entry is made (see make_entry), so a cache hit parses
+    # nothing; the full field index only when header() or header_lines() first asks.
+    _fields: FieldIndex | None = field(init=False, repr=False, compare=False)
     _cc: CacheControl = field(init=False, repr=False, compare=False)
     _date: float | None = field(init=False, repr=False, compare=False)
     _age: int = field(init=False, repr=False, compare=False)
@@ -271,100 +279,67 @@ class StoredResponse:
         init=False, repr=False, compare=False
     )
     _variant: str = field(init=False, repr=False, compare=False)
-    # Internal: the FieldIndex of ``headers`` when the caller already built one (decide_store
-    # has, for its own checks), so it is not built twice; the caller vouches that every field
-    # is already of its checked form (``headers`` and ``vary_headers`` tuples of string pairs,
-    # float times, ...), so nothing is checked again. Never part of equality, repr or
-    # replace().
-    _index: InitVar[FieldIndex | None] = None
 
-    def __post_init__(self, _index: FieldIndex | None) -> None:
-        set_ = object.__setattr__
-        # Given an index, this is decide_store's own entry: it has checked every value and
-        # built the index over these very headers; checking again is much of what building
-        # one costs.
-        fields = self._checked() if _index is None else _index
-        response_time = self.response_time
+    def __new__(
+        cls,
+        method: str,
+        url: str,
+        status: int,
+        headers: tuple[tuple[str, str], ...],
+        body: bytes,
+        request_time: float,
+        response_time: float,
+        vary_headers: tuple[tuple[str, str | None], ...] = (),
+    ) -> StoredResponse:
+        """Check and normalise the fields given by a caller, then make the entry.
 
-        set_(self, "_fields", fields)
-        set_(self, "_cc", parse_cache_control(fields.get("cache-control")))
-        set_(self, "_date", parse_http_date(fields.first("date"), response_time))
-        set_(self, "_age", parse_age(fields.first("age")))
-        expires_lines = fields.lines("expires")
-        set_(self, "_has_expires", bool(expires_lines))
-        if not expires_lines:
-            expires = None
-        elif len({line.strip() for line in expires_lines}) > 1:
-            expires = None  # §4.2.1: conflicting Expires lines make the response stale
-        else:
-            expires = parse_http_date(expires_lines[0], response_time)
-        set_(self, "_expires", expires)
-        set_(
-            self,
-            "_last_modified",
-            parse_http_date(fields.first("last-modified"), response_time),
+        Raises:
+            ValueError: A field is not of its documented type, or out of range.
+        """
+        request_time, response_time = _checked(
+            method, url, status, body, request_time, response_time
         )
-        etag = fields.first("etag")
-        set_(self, "_etag", etag.strip() if etag is not None and etag.strip() else None)
-        vary = _vary_names(fields.get("vary"))
-        set_(self, "_vary", vary)
-        if not vary:  # the common case: no Vary, no variant to hash
-            set_(self, "_vary_selected", ())
-            set_(self, "_variant", "")
-            return
-        given = {name.lower(): value for name, value in self.vary_headers}
-        selected = tuple(
-            (name, normalize_field_value(name, given.get(name))) for name in vary if name != "*"
+        headers = _pairs(headers, "headers", optional=False)
+        if vary_headers or type(vary_headers) is not tuple:
+            vary_headers = _pairs(vary_headers, "vary_headers", optional=True)
+        return make_entry(
+            cls, method, url, status, headers, body, request_time, response_time, vary_headers
         )
-        set_(self, "_vary_selected", selected)
-        if selected:
-            text = "\n".join(
-                f"{name}:{'' if v is None else '=' + v}" for name, v in sorted(selected)
-            )
-            variant = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
-        else:
-            variant = ""
-        set_(self, "_variant", variant)
 
-    def _checked(self) -> FieldIndex:
-        """Check and normalise the fields given by a caller; the index of the headers."""
-        set_ = object.__setattr__
-        method, status = self.method, self.status
-        if not isinstance(method, str) or not method:
-            raise ValueError("method must be a non-empty string")
-        if not isinstance(self.url, str):
-            raise ValueError("url must be a string")
-        if type(status) is not int and (isinstance(status, bool) or not isinstance(status, int)):
-            raise ValueError("status must be an int")
-        if not 100 <= status <= 999:
-            raise ValueError(f"status {status} is not a three-digit code")
-        if not isinstance(self.body, bytes):
-            raise ValueError("body must be bytes")
-        request_time, response_time = self.request_time, self.response_time
-        for name, value in (("request_time", request_time), ("response_time", response_time)):
-            if isinstance(value, bool) or not isinstance(value, int | float):
-                raise ValueError(f"{name} must be a number")
-            if not math.isfinite(value):
-                raise ValueError(f"{name} must be finite")
-        set_(self, "request_time", float(request_time))
-        set_(self, "response_time", float(response_time))
-        headers = _pairs(self.headers, "headers", optional=False)
-        set_(self, "headers", headers)
-        selected_pairs = self.vary_headers
-        if selected_pairs or type(selected_pairs) is not tuple:
-            selected_pairs = _pairs(selected_pairs, "vary_headers", optional=True)
-        set_(self, "vary_headers", selected_pairs)
-        return FieldIndex(headers)
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Copies and pickles are made through the constructor: the derived fields follow.
+        return (
+            type(self),
+            (
+                self.method,
+                self.url,
+                self.status,
+                self.headers,
+                self.body,
+                self.request_time,
+                self.response_time,
+                self.vary_headers,
+            ),
+        )
 
     # ------------------------------------------------------------------ derived, read-only
 
     def header(self, name: str) -> str | None:
         """Value of response field ``name`` (case-insensitive), lines joined, or ``None``."""
-        return self._fields.get(name.lower())
+        return self._index().get(name.lower())
 
     def header_lines(self, name: str) -> tuple[str, ...]:
         """Every line of response field ``name`` (case-insensitive), in order."""
-        return self._fields.lines(name.lower())
+        return self._index().lines(name.lower())
+
+    def _index(self) -> FieldIndex:
+        fields = self._fields
+        if fields is None:
+            # Built on first use: most entries (a miss stored, a hit served) never need it. Two
+            # threads may both build it; they build the same thing.
+            fields = FieldIndex(self.headers)
+            _set_fields(self, fields)
+        return fields
 
     @property
     def cache_control(self) -> CacheControl:
@@ -539,15 +514,16 @@ class StoredResponse:
             body = reader.take(body_len)
             if reader.pos != len(data):
                 raise ValueError(f"{len(data) - reader.pos} trailing bytes")
-            return cls(
-                method=method,
-                url=url,
-                status=status,
-                headers=tuple(headers),
-                body=body,
-                request_time=request_time,
-                response_time=response_time,
-                vary_headers=tuple(vary_headers),
+            return _from_parts(
+                cls,
+                method,
+                url,
+                status,
+                tuple(headers),
+                body,
+                request_time,
+                response_time,
+                tuple(vary_headers),
             )
         except (struct.error, UnicodeDecodeError, ValueError, OverflowError, MemoryError) as exc:
             raise ValueError(f"corrupt stored response: {exc}") from None
@@ -574,15 +550,251 @@ class StoredResponse:
                     vary_headers.append((name, selected[1:]))
                 else:
                     raise ValueError("bad Vary value marker")
-            return cls(
-                method=texts[0],
-                url=texts[1],
-                status=status,
-                headers=headers,
-                body=data[start + n_block :],
-                request_time=request_time,
-                response_time=response_time,
-                vary_headers=tuple(vary_headers),
+            return _from_parts(
+                cls,
+                texts[0],
+                texts[1],
+                status,
+                headers,
+                data[start + n_block :],
+                request_time,
+                response_time,
+                tuple(vary_headers),
             )
         except (struct.error, UnicodeDecodeError, ValueError, OverflowError, MemoryError) as exc:
             raise ValueError(f"corrupt stored response: {exc}") from None
+
+
+def _from_parts(
+    cls: type[StoredResponse],
+    method: str,
+    url: str,
+    status: int,
+    headers: tuple[tuple[str, str], ...],
+    body: bytes,
+    request_time: float,
+    response_time: float,
+    vary_headers: tuple[tuple[str, str | None], ...],
+) -> StoredResponse:
+    # What from_bytes read: texts are strings and pairs tuples by construction; only what a
+    # damaged blob can hold (an empty method, a status or time out of range) is checked.
+    request_time, response_time = _checked(method, url, status, body, request_time, response_time)
+    return make_entry(
+        cls, method, url, status, headers, body, request_time, response_time, vary_headers
+    )
+
+
+def _checked(
+    method: object,
+    url: object,
+    status: object,
+    body: object,
+    request_time: object,
+    response_time: object,
+) -> tuple[float, float]:
+    """Check the scalar fields of a stored response; its two times as floats."""
+    if not isinstance(method, str) or not method:
+        raise ValueError("method must be a non-empty string")
+    if not isinstance(url, str):
+        raise ValueError("url must be a string")
+    if type(status) is not int and (isinstance(status, bool) or not isinstance(status, int)):
+        raise ValueError("status must be an int")
+    if not 100 <= status <= 999:
+        raise ValueError(f"status {status} is not a three-digit code")
+    if not isinstance(body, bytes):
+        raise ValueError("body must be bytes")
+    for name, value in (("request_time", request_time), ("response_time", response_time)):
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise ValueError(f"{name} must be a number")
+        if not math.isfinite(value):
+            raise ValueError(f"{name} must be finite")
+    return float(request_time), float(response_time)  # type: ignore[arg-type]
+
+
+SCANNED_FIELDS = HOP_BY_HOP_FIELDS | {
+    # What a stored response derives its values from ...
+    "cache-control",
+    "date",
+    "age",
+    "expires",
+    "last-modified",
+    "etag",
+    "vary",
+    # ... and what deciding whether to store one reads besides.
+    "content-length",
+    "content-encoding",
+    "content-location",
+}
+"""The response fields :func:`scan_fields` collects."""
+
+# Field names as received -> the lower-case name when scanned, "" when not. Senders spell the
+# same few dozen names response after response: looking a name up costs less than lower-casing
+# it and then looking that up. Bounded, for senders that make names up.
+_SPELLINGS: dict[str, str] = {}
+_SPELLINGS_MAX = 4096
+
+
+def scan_fields(
+    pairs: Iterable[tuple[str, str]],
+) -> tuple[dict[str, list[str]], list[tuple[str, str]]] | None:
+    """The lines of each field of :data:`SCANNED_FIELDS` in ``pairs``, and the hop-by-hop pairs.
+
+    The lines are keyed by lower-case name, in order; the hop-by-hop pairs (those of
+    :data:`HOP_BY_HOP_FIELDS`) are as found in ``pairs``. ``None`` unless every pair is a tuple
+    of two ``str``: the caller then takes the general path.
+    """
+    found: dict[str, list[str]] = {}
+    hop: list[tuple[str, str]] = []
+    spellings = _SPELLINGS
+    try:
+        for pair in pairs:
+            name, value = pair
+            if pair.__class__ is not tuple or value.__class__ is not str:
+                return None
+            try:
+                # A name found here equals a str seen before: only a new one needs checking.
+                low = spellings[name]
+            except KeyError:
+                if name.__class__ is not str:
+                    return None
+                low = name.lower()
+                if low not in SCANNED_FIELDS:
+                    low = ""
+                if len(spellings) < _SPELLINGS_MAX:
+                    spellings[name] = low
+            if low:
+                if low in found:
+                    found[low].append(value)
+                else:
+                    found[low] = [value]
+                if low in HOP_BY_HOP_FIELDS:
+                    hop.append(pair)
+    except (TypeError, ValueError):  # not a pair at all
+        return None
+    return found, hop
+
+
+def scan_fields_general(
+    pairs: Iterable[tuple[str, str]],
+) -> tuple[dict[str, list[str]], list[tuple[str, str]]]:
+    """What :func:`scan_fields` gives, also for the pairs it declines (once checked otherwise)."""
+    found: dict[str, list[str]] = {}
+    hop: list[tuple[str, str]] = []
+    for pair in pairs:
+        name, value = pair
+        low = name.lower()
+        if low in SCANNED_FIELDS:
+            found.setdefault(low, []).append(value)
+            if low in HOP_BY_HOP_FIELDS:
+                hop.append(pair)
+    return found, hop
+
+
+def join_lines(lines: list[str] | None) -> str | None:
+    """A field's lines joined with ``", "`` (RFC 9110 §5.3), ``None`` for an absent field."""
+    if lines is None:
+        return None
+    return lines[0] if len(lines) == 1 else ", ".join(lines)
+
+
+def draft_of(cls: type[Any]) -> type[Any]:
+    """A mutable class with the slots of the frozen slots dataclass ``cls``: a way to make one.
+
+    A frozen dataclass sets each field through ``object.__setattr__``, most of what making one
+    costs. Fill an instance of the draft class with plain assignments instead, then turn it into
+    a ``cls`` by assigning ``__class__``, which Python allows between classes of the same layout
+    (the same slots, in the same order). Every field must be set: nothing checks it.
+    """
+    return type(f"_{cls.__name__}Draft", (), {"__slots__": cls.__slots__})
+
+
+_Draft = draft_of(StoredResponse)
+_set_fields = StoredResponse.__dict__["_fields"].__set__
+
+
+def make_entry(
+    cls: type[StoredResponse],
+    method: str,
+    url: str,
+    status: int,
+    headers: tuple[tuple[str, str], ...],
+    body: bytes,
+    request_time: float,
+    response_time: float,
+    vary_headers: tuple[tuple[str, str | None], ...],
+    found: dict[str, list[str]] | None = None,
+    cc: CacheControl | None = None,
+) -> StoredResponse:
+    """A stored response of already checked fields, its derived values computed.
+
+    Args:
+        cls: ``StoredResponse`` or a subclass.
+        method: See :class:`StoredResponse` for this and the next seven.
+        url: The target URI.
+        status: The status code.
+        headers: The stored ``(name, value)`` pairs.
+        body: The content.
+        request_time: When the request was sent (a finite float).
+        response_time: When the response was received (a finite float).
+        vary_headers: The request fields ``Vary`` names.
+        found: The scanned lines of ``headers`` (see :func:`scan_fields`) when the caller has
+            them; scanned here otherwise.
+        cc: The parsed ``Cache-Control`` of ``headers`` when the caller has it.
+    """
+    if found is None:
+        found = (scan_fields(headers) or scan_fields_general(headers))[0]
+    entry: Any = _Draft()
+    entry.method = method
+    entry.url = url
+    entry.status = status
+    entry.headers = headers
+    entry.body = body
+    entry.request_time = request_time
+    entry.response_time = response_time
+    entry.vary_headers = vary_headers
+    entry._fields = None
+    entry._cc = parse_cache_control(join_lines(found.get("cache-control"))) if cc is None else cc
+    lines = found.get("date")
+    entry._date = parse_http_date(lines[0], response_time) if lines else None
+    lines = found.get("age")
+    entry._age = parse_age(lines[0]) if lines else 0
+    lines = found.get("expires")
+    entry._has_expires = lines is not None
+    if lines is None:
+        entry._expires = None
+    elif len(lines) > 1 and len({line.strip() for line in lines}) > 1:
+        entry._expires = None  # §4.2.1: conflicting Expires lines make the response stale
+    else:
+        entry._expires = parse_http_date(lines[0], response_time)
+    lines = found.get("last-modified")
+    entry._last_modified = parse_http_date(lines[0], response_time) if lines else None
+    lines = found.get("etag")
+    etag = lines[0].strip() if lines else None
+    entry._etag = etag or None
+    lines = found.get("vary")
+    vary = _vary_names(join_lines(lines)) if lines else ()
+    entry._vary = vary
+    if not vary:  # the common case: no Vary, no variant to hash
+        entry._vary_selected = ()
+        entry._variant = ""
+    else:
+        given = {name.lower(): value for name, value in vary_headers}
+        selected = tuple(
+            (name, normalize_field_value(name, given.get(name))) for name in vary if name != "*"
+        )
+        entry._vary_selected = selected
+        if selected:
+            text = "\n".join(
+                f"{name}:{'' if v is None else '=' + v}" for name, v in sorted(selected)
+            )
+            entry._variant = hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:32]
+        else:
+            entry._variant = ""
+    if cls is StoredResponse:
+        entry.__class__ = StoredResponse
+        return entry  # type: ignore[no-any-return]
+    # A subclass may have another layout: copy the slots over.
+    made = object.__new__(cls)
+    for name in StoredResponse.__slots__:
+        object.__setattr__(made, name, getattr(entry, name))
+    return made

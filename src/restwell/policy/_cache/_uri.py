@@ -44,11 +44,17 @@ def _remove_dot_segments(path: str) -> str:
 
 
 # An http(s) URL already in normal form: lower-case scheme and host name, no port or a
-# non-default one without leading zeros, a path, and nothing normalisation would change (no
-# percent-encoding, fragment, whitespace, non-ASCII, brackets or backslash). Dot segments and an
-# empty query ("...?") are checked in code. A client sends mostly such URLs, each query its own
-# (?page=2, ?n=17): they skip the parse and the memo below, which unique URLs would only churn.
-_PLAIN = re.compile(r"(https?)://[a-z0-9.\-]+(?::([1-9][0-9]{0,4}))?(/[!$&-/0-;=?-Z^_a-z|~]*)")
+# non-default one without leading zeros, a path none of whose segments starts with "." (no dot
+# segments), an optional non-empty query, and nothing normalisation would change (no
+# percent-encoding, fragment, whitespace, non-ASCII, brackets or backslash). A client sends
+# mostly such URLs, each query its own (?page=2, ?n=17): they skip the parse and the memo below,
+# which unique URLs would only churn. One match decides, as cheaply as a look at the URL can.
+_PLAIN = re.compile(
+    r"(?:http://[a-z0-9.\-]+(?::(?!80/)[1-9][0-9]{0,4})?"
+    r"|https://[a-z0-9.\-]+(?::(?!443/)[1-9][0-9]{0,4})?)"
+    r"(?:/(?!\.)[!$&-.0-;=@-Z^_a-z|~]*)+"
+    r"(?:\?[!$&-/0-;=?-Z^_a-z|~]+)?"
+).fullmatch
 
 
 def normalize_url(url: str) -> str:
@@ -60,13 +66,8 @@ def normalize_url(url: str) -> str:
     dropped. The query is kept as it is otherwise: different queries are different resources.
     A URL ``urllib`` cannot split is returned unchanged.
     """
-    plain = _PLAIN.fullmatch(url) if type(url) is str else None
-    if plain is not None:
-        scheme, port, rest = plain.groups()
-        if port != _DEFAULT_PORTS[scheme] and not url.endswith("?"):
-            path = rest.partition("?")[0]
-            if "/." not in path:
-                return url
+    if type(url) is str and _PLAIN(url) is not None:
+        return url
     return _normalize(url)
 
 
