@@ -31,6 +31,7 @@ from restwell.policy.cache import (
     StoreDecision,
     StoredResponse,
     normalize_url,
+    parse_cache_control,
 )
 
 SETTINGS = settings(max_examples=500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -252,7 +253,7 @@ def test_odd_pairs_are_stored_as_the_general_path_converts_them() -> None:
         ("Content-Length", "2"),
         ("X-N", "5"),
     )
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match="too many values to unpack"):
         policy.decide_store("GET", "http://a.com/x", {}, 200, [("A", "1", "2")], b"", T0, T0)  # type: ignore[list-item]
 
 
@@ -298,7 +299,7 @@ def test_the_stored_headers_are_those_the_general_filter_keeps(
         return
     entry = decision.entry
     index = FieldIndex(pairs)
-    cc = _policy.parse_cache_control(index.get("cache-control"))
+    cc = parse_cache_control(index.get("cache-control"))
     drop = policy._unstored(index.get("connection"), cc)
     kept = tuple(p for p in pairs if p[0].lower() not in drop)
     assert entry.headers[: len(kept)] == kept
@@ -364,8 +365,9 @@ def test_nothing_stored_decides_as_a_stored_response_that_does_not_match(
     empty = policy.lookup(method, "http://a.com/x", headers, [], T0)
     general = policy.lookup(method, "http://a.com/x", headers, [unmatched], T0)
     assert empty.action == general.action
-    assert empty.entry is None and empty.response is None
-    if empty.action in (CacheAction.BYPASS,):
+    assert empty.entry is None
+    assert empty.response is None
+    if empty.action is CacheAction.BYPASS:
         assert empty.reason == general.reason
     elif empty.action is CacheAction.MISS:
         assert empty.reason == "nothing stored"
@@ -395,7 +397,7 @@ def test_a_stored_response_behaves_as_a_frozen_dataclass() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
         entry.status = 201  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
-        del entry.body  # type: ignore[misc]
+        del entry.body
     assert [f.name for f in dataclasses.fields(entry) if f.init] == [
         "method",
         "url",
@@ -409,9 +411,11 @@ def test_a_stored_response_behaves_as_a_frozen_dataclass() -> None:
     assert repr(entry).startswith("StoredResponse(method='GET', url='http://a.com/x', status=200")
     assert "_cc" not in repr(entry)
     same = _entry()
-    assert same == entry and hash(same) == hash(entry)
+    assert same == entry
+    assert hash(same) == hash(entry)
     assert entry.header("etag") == '"t"'  # the field index, built on first use
-    assert same == entry and hash(same) == hash(entry)
+    assert same == entry
+    assert hash(same) == hash(entry)
     changed = dataclasses.replace(entry, status=203, headers=(("ETag", '"u"'),))
     assert (changed.status, changed.etag, changed.vary) == (203, '"u"', ())
     assert changed != entry
