@@ -151,13 +151,18 @@ class Headers(Mapping[str, str]):
 
     def has_any(self, names: tuple[str, ...]) -> bool:
         """Whether any of the lower-case ``names`` is present (cheap on wrapped headers)."""
-        if self._getall is not None:
-            contains = self._contains
-            if contains is None:
-                return any(self._values(name) for name in names)
-        else:
-            contains = self._lower_index().__contains__
-        for name in names:  # noqa: SIM110 - a plain loop beats any() with a generator here
+        if self._getall is None:
+            index = self._index
+            if index is None:
+                index = self._lower_index()
+            for name in names:  # noqa: SIM110 - a plain loop beats any() with a generator here
+                if name in index:
+                    return True
+            return False
+        contains = self._contains
+        if contains is None:
+            return any(self._values(name) for name in names)
+        for name in names:  # noqa: SIM110
             if contains(name):
                 return True
         return False

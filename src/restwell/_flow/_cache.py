@@ -335,7 +335,8 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         )
         yield from _apply(call, result, response_time)
     response.cache_status = "miss"
-    if response._content is None:
+    body = response._content
+    if body is None:
         _say(request, "miss", "streamed response, not stored")
         return response
     if response.history:
@@ -343,7 +344,7 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         # redirect that led to it was never weighed for storing (§4.1 keys on the target URI).
         _say(request, "miss", "reached through a redirect, not stored under the request's URI")
         return response
-    too_big = call.max_entry_bytes is not None and len(response.content) > call.max_entry_bytes
+    too_big = call.max_entry_bytes is not None and len(body) > call.max_entry_bytes
     if too_big:
         _say(request, "miss", f"body over {call.max_entry_bytes} bytes, not stored")
         return response
@@ -353,7 +354,7 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         request.headers,
         status,
         raw_headers,
-        response.content,
+        body,
         request_time,
         response_time,
         key=call.key,

@@ -65,7 +65,11 @@ class _Fields:
         return entry[1:] if entry else []
 
     def items(self) -> list[tuple[str, str]]:
-        return [(entry[0], value) for entry in self._container.values() for value in entry[1:]]
+        container = self._container
+        entries = container.values()
+        if sum(map(len, entries)) == 2 * len(container):  # no repeats: [name, value] each
+            return list(map(tuple, entries))  # type: ignore[arg-type]
+        return [(entry[0], value) for entry in entries for value in entry[1:]]
 
 
 def wrap_urllib3_headers(native: urllib3.HTTPHeaderDict) -> Headers:
