@@ -250,20 +250,6 @@ class _Call:
     first_attempts: bool = False
 
 
-def _origin(call: _Call, sent: Request) -> Flow[Response]:
-    """The request flow for ``sent``; attempt 1 made by the runner when it offers to."""
-    if call.first_attempts and call.retry is None:
-        first = yield SendFirst(sent, call.timeout, call.stream)
-        if isinstance(first, Response):
-            return first
-        return (
-            yield from request_flow(sent, call.timeout, call.cfg, stream=call.stream, first=first)
-        )
-    return (
-        yield from request_flow(sent, call.timeout, call.cfg, stream=call.stream, policy=call.retry)
-    )
-
-
 def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
     """Go to the origin (validating ``decision.entry`` if asked), then update the cache."""
     request, cfg, policy, clock = call.request, call.cfg, call.policy, call.cfg.clock
@@ -276,7 +262,19 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         sent.origin, sent.replayable = request.origin, request.replayable
     request_time = clock.time()
     try:
-        response = yield from _origin(call, sent)
+        if call.first_attempts and call.retry is None:
+            # Attempt 1 by the runner, as without a cache; the flow takes over if it must.
+            first = yield SendFirst(sent, call.timeout, call.stream)
+            if isinstance(first, Response):
+                response = first
+            else:
+                response = yield from request_flow(
+                    sent, call.timeout, cfg, stream=call.stream, first=first
+                )
+        else:
+            response = yield from request_flow(
+                sent, call.timeout, cfg, stream=call.stream, policy=call.retry
+            )
     except _ORIGIN_FAILURES as exc:
         stale = policy.stale_on_error(request.method, request.headers, decision.entry, clock.time())
         if stale is None or stale.response is None:
@@ -363,7 +361,11 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
     if stored.store and stored.entry is not None and stored.key is not None:
         blob = stored.entry.to_bytes()
         slot = _slot(call.cred, stored.entry.variant)
-        kept = yield from _safe(CachePut(stored.key, slot, blob, stored.ttl))
+        try:  # _safe's job, inline: most misses store
+            kept = yield CachePut(stored.key, slot, blob, stored.ttl)
+        except Exception as exc:
+            _storage_failed(exc)
+            kept = None
         if kept is False:  # the entry (headers and all) is over the storage's limit
             reason = f"not stored: the entry's {len(blob)} bytes exceed the storage's limit"
         elif kept is None:
