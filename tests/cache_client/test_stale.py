@@ -253,3 +253,45 @@ def test_stale_if_error_without_a_validator(
     response = client.get(url, retry=None)
     assert (response.status_code, response.cache_status) == (200, "stale")
     assert "if-none-match" not in origin.seen(key)[-1].headers
+
+
+# -- the client's own retry policy: attempt 1 made by the client, the flow taking over --------
+
+
+@pytest.mark.parametrize("mode", ["503", "drop"])
+def test_stale_if_error_covers_the_client_policy_retries(
+    make_client: ClientFactory,
+    storage: CacheStorage,
+    origin: CacheOrigin,
+    key: str,
+    url: str,
+    fake_clock: FakeClock,
+    mode: str,
+) -> None:
+    # No per-call retry: attempt 1 goes out the way an uncached request's does (SendFirst),
+    # and its failure is handed to the flow, which retries, then gives the stale answer.
+    client = make_client(storage, retry=RetryPolicy(max_attempts=3))
+    _stored_then_failing(client, origin, key, url, fake_clock, mode)
+    response = client.get(url)
+    assert (response.status_code, response.cache_status) == (200, "stale")
+    assert response.json()["version"] == 1
+    assert origin.hits(key) == 4
+    assert (response.attempts, len(response.retries)) == (3, 2)
+
+
+def test_a_miss_retried_by_the_client_policy_is_stored(
+    make_client: ClientFactory,
+    storage: CacheStorage,
+    origin: CacheOrigin,
+    key: str,
+    url: str,
+) -> None:
+    client = make_client(storage, retry=RetryPolicy(max_attempts=3))
+    origin.set(key, {"Cache-Control": "max-age=60", "ETag": V1})
+    origin.fail(key, "503", times=1)
+    response = client.get(url)
+    assert (response.status_code, response.cache_status, response.attempts) == (200, "miss", 2)
+    assert stored_version(storage, url) == 1
+    again = client.get(url)
+    assert (again.cache_status, again.json()["version"]) == ("hit", 1)
+    assert origin.hits(key) == 2
