@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 
 import pytest
 
@@ -125,12 +126,35 @@ def _stored_then_failing(
     clock.advance(20)
 
 
+def _retrying(
+    make_client: ClientFactory, storage: CacheStorage, where: str
+) -> tuple[Driver, dict[str, Any]]:
+    """A client that makes 3 attempts, by the call's ``retry=`` or by its own policy.
+
+    With the client's own policy, attempt 1 goes out the way an uncached request's does
+    (``SendFirst``) and the flow takes over from it; a per-call policy starts the flow at once.
+    """
+    policy = RetryPolicy(max_attempts=3)
+    if where == "client":
+        return make_client(storage, retry=policy), {}
+    return make_client(storage), {"retry": policy}
+
+
+@pytest.mark.parametrize("where", ["call", "client"])
 @pytest.mark.parametrize("mode", ["503", "502", "504", "500"])
 def test_stale_if_error_covers_exhausted_retries(
-    client: Driver, origin: CacheOrigin, key: str, url: str, fake_clock: FakeClock, mode: str
+    make_client: ClientFactory,
+    storage: CacheStorage,
+    origin: CacheOrigin,
+    key: str,
+    url: str,
+    fake_clock: FakeClock,
+    mode: str,
+    where: str,
 ) -> None:
+    client, options = _retrying(make_client, storage, where)
     _stored_then_failing(client, origin, key, url, fake_clock, mode)
-    response = client.get(url, retry=RetryPolicy(max_attempts=3))
+    response = client.get(url, **options)
     assert (response.status_code, response.cache_status) == (200, "stale")
     assert response.json()["version"] == 1
     assert origin.hits(key) == 4  # the stored one, then three attempts
@@ -139,11 +163,19 @@ def test_stale_if_error_covers_exhausted_retries(
     assert all(seen.headers.get("if-none-match") == V1 for seen in origin.seen(key)[1:])
 
 
+@pytest.mark.parametrize("where", ["call", "client"])
 def test_stale_if_error_covers_a_dropped_connection(
-    client: Driver, origin: CacheOrigin, key: str, url: str, fake_clock: FakeClock
+    make_client: ClientFactory,
+    storage: CacheStorage,
+    origin: CacheOrigin,
+    key: str,
+    url: str,
+    fake_clock: FakeClock,
+    where: str,
 ) -> None:
+    client, options = _retrying(make_client, storage, where)
     _stored_then_failing(client, origin, key, url, fake_clock, "drop")
-    response = client.get(url, retry=RetryPolicy(max_attempts=3))
+    response = client.get(url, **options)
     assert (response.status_code, response.cache_status) == (200, "stale")
     assert response.json()["version"] == 1
     assert origin.hits(key) == 4
@@ -255,28 +287,7 @@ def test_stale_if_error_without_a_validator(
     assert "if-none-match" not in origin.seen(key)[-1].headers
 
 
-# -- the client's own retry policy: attempt 1 made by the client, the flow taking over --------
-
-
-@pytest.mark.parametrize("mode", ["503", "drop"])
-def test_stale_if_error_covers_the_client_policy_retries(
-    make_client: ClientFactory,
-    storage: CacheStorage,
-    origin: CacheOrigin,
-    key: str,
-    url: str,
-    fake_clock: FakeClock,
-    mode: str,
-) -> None:
-    # No per-call retry: attempt 1 goes out the way an uncached request's does (SendFirst),
-    # and its failure is handed to the flow, which retries, then gives the stale answer.
-    client = make_client(storage, retry=RetryPolicy(max_attempts=3))
-    _stored_then_failing(client, origin, key, url, fake_clock, mode)
-    response = client.get(url)
-    assert (response.status_code, response.cache_status) == (200, "stale")
-    assert response.json()["version"] == 1
-    assert origin.hits(key) == 4
-    assert (response.attempts, len(response.retries)) == (3, 2)
+# -- the client's own retry policy: attempt 1 made by the client, the flow taking over -----
 
 
 def test_a_miss_retried_by_the_client_policy_is_stored(
