@@ -68,7 +68,7 @@ from restwell.backends import (
     async_backend_for,
     sync_backend_for,
 )
-from restwell.cache import CacheStorage
+from restwell.cache import CacheStorage, NonBlockingStorage
 from restwell.errors import InvalidURL, TransportError
 from restwell.policy import (
     NEEDS_KEY_METHODS,
@@ -187,6 +187,8 @@ class _ClientBase:
             random=random,
         )
         self._cache = cache
+        # Called in place by the cache flow: its calls never block (see InlineStorage).
+        self._inline = cache if isinstance(cache, NonBlockingStorage) else None
         # Background revalidations running, by key: one at a time per stored response.
         self._revalidations = Revalidations()
         self._cache_policy = cache_policy or CachePolicy()
@@ -343,6 +345,7 @@ class _ClientBase:
             coded=self._coded,
             collapse=self._collapser is not None,
             first_attempts=True,
+            inline=self._inline,
         )
 
     def _fast(self, retry: RetryPolicy | int | _Default | None) -> bool:

@@ -16,7 +16,7 @@ import threading
 from collections import OrderedDict
 from collections.abc import Awaitable
 from dataclasses import dataclass, replace
-from typing import Any, Literal
+from typing import Any, Literal, Protocol
 
 from restwell._flow._collapse import Ticket
 from restwell._flow._core import (
@@ -47,6 +47,7 @@ from restwell.policy.cache import (
 
 __all__ = [
     "CacheMode",
+    "InlineStorage",
     "aperform_cache",
     "cached_flow",
     "perform_cache",
@@ -64,6 +65,25 @@ _CREDENTIAL_FIELDS = ("authorization", "cookie")
 
 # The origin failed in a way stale-if-error may cover (RFC 5861 §4).
 _ORIGIN_FAILURES = (TransportError, CircuitOpenError, RateLimitExceeded, DeadlineExceeded)
+
+
+class InlineStorage(Protocol):
+    """A storage whose calls never block (``NonBlockingStorage``): the flow calls it directly.
+
+    Its sync methods serve sync and async flows alike, as its async ones would: a call made
+    in place costs a fraction of a round trip through the runner (an action object, a
+    generator switch, the runner's dispatch, and an await in async code), a good part of
+    what caching adds to a miss.
+    """
+
+    def get(self, key: str, /) -> Any:
+        """Every stored variant of ``key``."""
+
+    def put(self, key: str, variant: str, value: bytes, ttl: float | None = None, /) -> Any:
+        """Store one variant."""
+
+    def delete(self, key: str, /) -> Any:
+        """Remove every variant of ``key``."""
 
 
 def perform_cache(storage: Any, action: CacheGet | CachePut | CacheDelete) -> Any:
@@ -158,9 +178,16 @@ def _answer(cached: CachedResponse, request: Request, status: str) -> Response:
     return response
 
 
-def _safe(action: CacheGet | CachePut | CacheDelete) -> Flow[Any]:
-    """Yield one storage action; a storage failure is logged and read as "nothing"."""
+def _safe(
+    action: CacheGet | CachePut | CacheDelete, inline: InlineStorage | None = None
+) -> Flow[Any]:
+    """Carry out one storage action (in place on ``inline``, else yielded to the runner).
+
+    A storage failure is logged and read as "nothing".
+    """
     try:
+        if inline is not None:
+            return perform_cache(inline, action)
         return (yield action)
     except Exception as exc:  # a cache must never be why a request fails
         _storage_failed(exc)
@@ -203,9 +230,10 @@ class _Decoded:
 _decode = _Decoded()
 
 
-def _entries(key: str, cred: str) -> Flow[list[StoredResponse]]:
+def _entries(call: _Call) -> Flow[list[StoredResponse]]:
+    key, cred, inline = call.key, call.cred, call.inline
     try:  # _safe's job, inline: this runs for every request
-        raw = yield CacheGet(key)
+        raw = inline.get(key) if inline is not None else (yield CacheGet(key))
     except Exception as exc:
         _storage_failed(exc)
         return []
@@ -220,17 +248,18 @@ def _entries(key: str, cred: str) -> Flow[list[StoredResponse]]:
             entries.append(_decode(value))
         except ValueError as exc:
             log.warning("dropping an unreadable cache entry: %s", exc)
-            yield from _safe(CachePut(key, variant, b"", 0.0))
+            yield from _safe(CachePut(key, variant, b"", 0.0), inline)
     return entries
 
 
 def _apply(call: _Call, result: Freshened, now: float) -> Flow[None]:
     key, cred, policy = call.key, call.cred, call.policy
     for entry in result.removed:
-        yield from _safe(CachePut(key, _slot(cred, entry.variant), b"", 0.0))
+        yield from _safe(CachePut(key, _slot(cred, entry.variant), b"", 0.0), call.inline)
     for entry in result.updated:
         ttl = policy.storage_ttl(entry, now)
-        yield from _safe(CachePut(key, _slot(cred, entry.variant), entry.to_bytes(), ttl))
+        blob = entry.to_bytes()
+        yield from _safe(CachePut(key, _slot(cred, entry.variant), blob, ttl), call.inline)
 
 
 @dataclass(slots=True)
@@ -248,6 +277,7 @@ class _Call:
     max_entry_bytes: int | None
     stream: bool
     first_attempts: bool = False
+    inline: InlineStorage | None = None
 
 
 def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
@@ -301,7 +331,7 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
             return served
     raw_headers = response.headers.raw()
     if status == 304 and decision.conditional_headers:
-        entries = yield from _entries(call.key, call.cred)
+        entries = yield from _entries(call)
         result = policy.freshen(
             request.method, request.headers, raw_headers, entries, request_time, response_time
         )
@@ -325,9 +355,9 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
     # Only unsafe methods invalidate (§4.4); most requests here are GETs: skip the call.
     if not call.custom_key and request.method not in SAFE_METHODS:
         for stale_key in policy.invalidation_keys(request.method, request.url, status, raw_headers):
-            yield from _safe(CacheDelete(stale_key))
+            yield from _safe(CacheDelete(stale_key), call.inline)
     if request.method == "HEAD":
-        entries = yield from _entries(call.key, call.cred)
+        entries = yield from _entries(call)
         result = policy.freshen_with_head(
             request.headers, status, raw_headers, entries, request_time, response_time
         )
@@ -362,7 +392,10 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
         blob = stored.entry.to_bytes()
         slot = _slot(call.cred, stored.entry.variant)
         try:  # _safe's job, inline: most misses store
-            kept = yield CachePut(stored.key, slot, blob, stored.ttl)
+            if call.inline is not None:
+                kept = call.inline.put(stored.key, slot, blob, stored.ttl)
+            else:
+                kept = yield CachePut(stored.key, slot, blob, stored.ttl)
         except Exception as exc:
             _storage_failed(exc)
             kept = None
@@ -380,6 +413,7 @@ def _keep_post_answer(
     policy: CachePolicy,
     times: tuple[float, float],
     coded: bool,
+    inline: InlineStorage | None,
 ) -> Flow[None]:
     """Store a POST's answer that says it is the target's current representation.
 
@@ -400,7 +434,8 @@ def _keep_post_answer(
     )
     if stored.store and stored.entry is not None and stored.key is not None:
         slot = _slot(_partition(request, coded), stored.entry.variant)
-        yield from _safe(CachePut(stored.key, slot, stored.entry.to_bytes(), stored.ttl))
+        blob = stored.entry.to_bytes()
+        yield from _safe(CachePut(stored.key, slot, blob, stored.ttl), inline)
 
 
 def _close(response: Response) -> Flow[None]:
@@ -430,6 +465,7 @@ def cached_flow(
     coded: bool = False,
     collapse: bool = False,
     first_attempts: bool = False,
+    inline: InlineStorage | None = None,
 ) -> Flow[Response]:
     """One request through the cache, then (if needed) through the request flow.
 
@@ -451,6 +487,8 @@ def cached_flow(
             and look the cache up again. Only for GET/HEAD, ``default`` mode, not streamed.
         first_attempts: The runner makes attempt 1 itself when asked (:class:`SendFirst`),
             as it does for requests without a cache.
+        inline: The storage, when its calls never block: the flow then calls it in place
+            rather than yielding storage actions (see :class:`InlineStorage`).
     """
     if mode == "skip" or request.method not in policy.cacheable_methods:
         sent_at = cfg.clock.time()
@@ -461,10 +499,10 @@ def cached_flow(
             for answer in (*response.history, response):
                 sent, status, raw = answer.request, answer.status_code, answer.headers.raw()
                 for stale_key in policy.invalidation_keys(sent.method, sent.url, status, raw):
-                    yield from _safe(CacheDelete(stale_key))
+                    yield from _safe(CacheDelete(stale_key), inline)
             if request.method == "POST" and mode != "skip" and key is None:
                 times = (sent_at, cfg.clock.time())
-                yield from _keep_post_answer(request, response, policy, times, coded)
+                yield from _keep_post_answer(request, response, policy, times, coded, inline)
         response.cache_status = "bypass"
         _say(request, "bypass", "skipped" if mode == "skip" else "method not cached")
         return response
@@ -481,6 +519,7 @@ def cached_flow(
         max_entry_bytes,
         stream,
         first_attempts,
+        inline,
     )
     lookup_headers: Any = request.headers
     if mode == "refresh":
@@ -489,7 +528,7 @@ def cached_flow(
     # "go to the origin" for every caller, and only GET/HEAD answers serve later lookups.
     collapsing = collapse and mode == "default" and not stream and request.method in _COLLAPSED
     while True:
-        entries = yield from _entries(call.key, call.cred)
+        entries = yield from _entries(call)
         now = cfg.clock.time()
         decision = policy.lookup(request.method, request.url, lookup_headers, entries, now)
         if decision.response is not None:

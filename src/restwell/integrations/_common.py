@@ -36,7 +36,7 @@ from restwell._flow import (
 from restwell._flow._background import Revalidations
 from restwell._flow._core import Clock
 from restwell._models import Headers, Request, Response, Timeout
-from restwell.cache import CacheStorage
+from restwell.cache import CacheStorage, NonBlockingStorage
 from restwell.errors import InvalidURL, TransportError
 from restwell.policy import (
     NEEDS_KEY_METHODS,
@@ -244,6 +244,8 @@ class IntegrationBase:
             key=key,
             max_entry_bytes=self.cache.max_entry_bytes,
             coded=coded,
+            # Called in place: its calls never block (see InlineStorage).
+            inline=self.cache if isinstance(self.cache, NonBlockingStorage) else None,
         )
 
     def buffer_limit(self, request: Request, status: int, headers: Headers) -> int | None:
