@@ -24,10 +24,10 @@ def assert_consistent(cache: MemoryCache) -> None:
     """Internal bookkeeping agrees with itself and with the bound (checked under the lock)."""
     with cache._lock:
         entries = cache._entries
-        assert cache._bytes == sum(e.size for e in entries.values())
+        assert cache._bytes == sum(size for _, _, size in entries.values())
         assert cache._bytes <= cache.max_bytes
-        for (key, variant), entry in entries.items():
-            assert entry.size == entry_size(key, variant, entry.value)
+        for (key, variant), (value, _, size) in entries.items():
+            assert size == entry_size(key, variant, value)
             assert variant in cache._index[key]
         assert sum(len(v) for v in cache._index.values()) == len(entries)
         assert all(cache._index.values())  # no empty per-key index left behind
@@ -208,3 +208,17 @@ async def test_the_async_methods_run_inline() -> None:
         assert await cache.aget("k") == [("", b"v")]
     assert seen == [threading.get_ident()]
     assert cache.current_bytes == 0  # closed on the way out
+
+
+def test_entries_are_left_untracked_by_the_garbage_collector() -> None:
+    # A full cache must not lengthen every full collection: entries are tuples of atoms,
+    # which the collector stops tracking once it has looked at them.
+    import gc
+
+    cache = MemoryCache()
+    for i in range(10):
+        assert cache.put(f"k{i}", "", b"v" * i, 60.0 if i % 2 else None)
+    gc.collect()
+    with cache._lock:
+        assert len(cache._entries) == 10
+        assert not any(gc.is_tracked(entry) for entry in cache._entries.values())

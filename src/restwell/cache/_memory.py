@@ -18,13 +18,10 @@ from restwell.cache._base import (
 __all__ = ["MemoryCache"]
 
 
-class _Entry:
-    __slots__ = ("expires", "size", "value")
-
-    def __init__(self, value: bytes, expires: float | None, size: int) -> None:
-        self.value = value
-        self.expires = expires
-        self.size = size
+# (value, expires, size): a tuple of atoms, which the garbage collector stops tracking after
+# its first pass, so a full cache adds nothing to what each full collection walks (an object
+# of a class would stay tracked, one per entry, for as long as the entry lives).
+_Entry = tuple[bytes, float | None, int]
 
 
 class MemoryCache(NonBlockingStorage):
@@ -98,12 +95,12 @@ class MemoryCache(NonBlockingStorage):
             found: Variants = []
             for variant in list(variants):
                 slot = (key, variant)
-                entry = self._entries[slot]
-                if entry.expires is not None and entry.expires <= now:
+                value, expires, _ = self._entries[slot]
+                if expires is not None and expires <= now:
                     self._remove(key, variant)
                 else:
                     self._entries.move_to_end(slot)
-                    found.append((variant, entry.value))
+                    found.append((variant, value))
             return found
 
     def put(self, key: str, variant: str, value: bytes, ttl: float | None = None) -> bool:
@@ -132,7 +129,7 @@ class MemoryCache(NonBlockingStorage):
                 stored = False
             else:
                 expires = None if ttl is None else self._clock() + ttl
-                entries[slot] = _Entry(value, expires, size)
+                entries[slot] = (value, expires, size)
                 variants = self._index.get(key)
                 if variants is None:
                     self._index[key] = {variant: None}
@@ -169,7 +166,7 @@ class MemoryCache(NonBlockingStorage):
         entry = self._entries.pop((key, variant), None)
         if entry is None:
             return
-        self._bytes -= entry.size
+        self._bytes -= entry[2]
         variants = self._index[key]
         del variants[variant]
         if not variants:
