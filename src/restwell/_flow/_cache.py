@@ -2,10 +2,11 @@
 
 The cache sits outside the retry layer: a hit never touches the network, and when the
 request flow fails (retries exhausted, circuit open, transport error) or ends in a 5xx, a
-stored response may still answer under ``stale-if-error``. Storage is reached only through
+stored response may still answer under ``stale-if-error``. Storage is reached through
 actions (:class:`CacheGet`, :class:`CachePut`, :class:`CacheDelete`), so memory, SQLite and
-Redis storages, sync and async, are driven by the same code; a storage that fails is logged
-and treated as a miss, never as the request's failure.
+Redis storages, sync and async, are driven by the same code; a storage whose calls never
+block is called in place instead, by the same code (:class:`InlineStorage`). A storage that
+fails is logged and treated as a miss, never as the request's failure.
 """
 
 from __future__ import annotations

@@ -145,7 +145,8 @@ class NonBlockingStorage(_SyncStorage):
 
     Subclass it and implement ``get``, ``put``, ``delete``, ``clear`` and ``close``. Each call
     must finish without waiting on I/O (holding a lock for microseconds is fine), because it
-    runs on the event loop.
+    runs on the event loop. restwell's clients and integrations call these sync methods in
+    place from their cache flow, in async code as well, rather than through the async ones.
     """
 
     async def aget(self, key: str) -> Variants:
