@@ -31,6 +31,7 @@ from urllib.parse import urlencode, urlsplit
 from restwell._flow import (
     CacheDelete,
     CacheGet,
+    CacheLane,
     CacheMode,
     CachePut,
     Close,
@@ -348,6 +349,40 @@ class _ClientBase:
             inline=self._inline,
         )
 
+    def _lane(
+        self,
+        request: Request,
+        timeout: TimeoutArg | _Default,
+        retry: RetryPolicy | int | _Default | None,
+        stream: bool,
+        cache_mode: CacheMode,
+        cache_key: str | None,
+    ) -> Response | CacheLane | None:
+        """A cached call's answer, or its lane to the origin, when it needs no flow.
+
+        ``None``: the call takes the cache flow (see :class:`CacheLane` for which do not).
+        """
+        if (
+            self._inline is None
+            or stream
+            or cache_mode != "default"
+            or self._collapser is not None
+            or not isinstance(retry, _Default)
+            or self._closed
+        ):
+            return None
+        assert self._cache is not None
+        return CacheLane.begin(
+            request,
+            self._timeout(timeout),
+            self._config,
+            self._cache_policy,
+            self._inline,
+            key=cache_key,
+            max_entry_bytes=self._cache.max_entry_bytes,
+            coded=self._coded,
+        )
+
     def _fast(self, retry: RetryPolicy | int | _Default | None) -> bool:
         """Whether the runner may make attempt 1 itself (nothing per call needs the flow)."""
         # With a cache, even cache_mode="skip" goes through the cache flow: it marks the
@@ -602,14 +637,19 @@ class Client(_ClientBase, _Verbs[Response, Any]):
                 "restwell.Client would block the running event loop: use restwell.AsyncClient, "
                 "or call it through asyncio.to_thread() (or pass allow_in_event_loop=True)"
             )
-        if self._fast(retry):
+        lane = None
+        if self._fast(retry) or (
+            (lane := self._lane(request, timeout, retry, stream, cache_mode, cache_key)) is not None
+        ):
+            if isinstance(lane, Response):
+                return lane  # found in the cache
             limits = self._timeout(timeout)
-            first = self._attempt(request, limits, stream)
-            if isinstance(first, Response):
-                return first
-            flow = request_flow(request, limits, self._config, stream=stream, first=first)
-        else:
-            flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
+            response = self._attempt(request, limits, stream)
+            if not isinstance(response, Response):
+                flow = request_flow(request, limits, self._config, stream=stream, first=response)
+                response = run_sync(flow, self._perform)
+            return response if lane is None else lane.keep(response)
+        flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
         return run_sync(flow, self._perform)
 
     def _attempt(
@@ -831,14 +871,19 @@ class AsyncClient(_ClientBase, _Verbs[Coroutine[Any, Any, Response], Coroutine[A
         cache_key: str | None = None,
     ) -> Response:
         """Send a built request through the flow (arguments as in :meth:`Client.send`)."""
-        if self._fast(retry):
+        lane = None
+        if self._fast(retry) or (
+            (lane := self._lane(request, timeout, retry, stream, cache_mode, cache_key)) is not None
+        ):
+            if isinstance(lane, Response):
+                return lane  # found in the cache
             limits = self._timeout(timeout)
-            first = await self._attempt(request, limits, stream)
-            if isinstance(first, Response):
-                return first
-            flow = request_flow(request, limits, self._config, stream=stream, first=first)
-        else:
-            flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
+            response = await self._attempt(request, limits, stream)
+            if not isinstance(response, Response):
+                flow = request_flow(request, limits, self._config, stream=stream, first=response)
+                response = await run_async(flow, self._perform)
+            return response if lane is None else lane.keep(response)
+        flow = self._flow(request, timeout, retry, stream, cache_mode, cache_key)
         return await run_async(flow, self._perform)
 
     async def _attempt(

@@ -1,6 +1,7 @@
 """Flows and runners (see :mod:`restwell._flow._core`), and the sleepers they use."""
 
 from restwell._flow._cache import (
+    CacheLane,
     CacheMode,
     aperform_cache,
     cached_flow,
@@ -38,6 +39,7 @@ __all__ = [
     "CALL",
     "CacheDelete",
     "CacheGet",
+    "CacheLane",
     "CacheMode",
     "CachePut",
     "Clock",

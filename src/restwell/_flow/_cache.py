@@ -47,6 +47,7 @@ from restwell.policy.cache import (
 )
 
 __all__ = [
+    "CacheLane",
     "CacheMode",
     "InlineStorage",
     "aperform_cache",
@@ -179,6 +180,14 @@ def _answer(cached: CachedResponse, request: Request, status: str) -> Response:
     return response
 
 
+def _served(request: Request, decision: CacheDecision) -> Response:
+    """The answer a lookup found: fresh, or stale as allowed."""
+    assert decision.response is not None
+    what = "hit" if decision.action is CacheAction.FRESH else "stale"
+    _say(request, what, decision.reason)
+    return _answer(decision.response, request, what)
+
+
 def _safe(
     action: CacheGet | CachePut | CacheDelete, inline: InlineStorage | None = None
 ) -> Flow[Any]:
@@ -186,11 +195,20 @@ def _safe(
 
     A storage failure is logged and read as "nothing".
     """
+    if inline is not None:
+        return _in_place(inline, action)
     try:
-        if inline is not None:
-            return perform_cache(inline, action)
         return (yield action)
     except Exception as exc:  # a cache must never be why a request fails
+        _storage_failed(exc)
+        return None
+
+
+def _in_place(inline: InlineStorage, action: CacheGet | CachePut | CacheDelete) -> Any:
+    """:func:`_safe` on a storage that never blocks, without a generator."""
+    try:
+        return perform_cache(inline, action)
+    except Exception as exc:
         _storage_failed(exc)
         return None
 
@@ -232,25 +250,50 @@ _decode = _Decoded()
 
 
 def _entries(call: _Call) -> Flow[list[StoredResponse]]:
-    key, cred, inline = call.key, call.cred, call.inline
+    if call.inline is not None:
+        return _read(call.inline, call.key, call.cred)
     try:  # _safe's job, inline: this runs for every request
-        raw = inline.get(key) if inline is not None else (yield CacheGet(key))
+        raw = yield CacheGet(call.key)
     except Exception as exc:
         _storage_failed(exc)
         return []
     if not raw:
         return []
+    entries, unreadable = _decoded(raw, call.cred)
+    for variant in unreadable:
+        yield from _safe(CachePut(call.key, variant, b"", 0.0))
+    return entries
+
+
+def _read(inline: InlineStorage, key: str, cred: str) -> list[StoredResponse]:
+    """:func:`_entries` from a storage that never blocks, without a generator."""
+    try:
+        raw = inline.get(key)
+    except Exception as exc:
+        _storage_failed(exc)
+        return []
+    if not raw:
+        return []
+    entries, unreadable = _decoded(raw, cred)
+    for variant in unreadable:
+        _in_place(inline, CachePut(key, variant, b"", 0.0))
+    return entries
+
+
+def _decoded(raw: Any, cred: str) -> tuple[list[StoredResponse], list[str]]:
+    """The stored variants ``cred`` may see, decoded; and the unreadable ones, to drop."""
     entries: list[StoredResponse] = []
+    unreadable: list[str] = []
     mine = f"{cred}|"
-    for variant, value in raw or ():
+    for variant, value in raw:
         if not variant.startswith(mine):
             continue  # another credential's answer
         try:
             entries.append(_decode(value))
         except ValueError as exc:
             log.warning("dropping an unreadable cache entry: %s", exc)
-            yield from _safe(CachePut(key, variant, b"", 0.0), inline)
-    return entries
+            unreadable.append(variant)
+    return entries, unreadable
 
 
 def _apply(call: _Call, result: Freshened, now: float) -> Flow[None]:
@@ -363,49 +406,56 @@ def _fetch(call: _Call, decision: CacheDecision) -> Flow[Response]:
             request.headers, status, raw_headers, entries, request_time, response_time
         )
         yield from _apply(call, result, response_time)
+    reason, put = _to_store(call, response, raw_headers, request_time, response_time)
+    if put is not None:
+        reason = _kept(reason, put, (yield from _safe(put, call.inline)))
+    _say(request, "miss", reason)
+    return response
+
+
+def _to_store(
+    call: _Call,
+    response: Response,
+    raw_headers: list[tuple[str, str]],
+    request_time: float,
+    response_time: float,
+) -> tuple[str, CachePut | None]:
+    """Mark a miss's answer, and decide what of it to store: (why, the put to make or None)."""
     response.cache_status = "miss"
     body = response._content
     if body is None:
-        _say(request, "miss", "streamed response, not stored")
-        return response
+        return "streamed response, not stored", None
     if response.history:
         # Redirects are followed below the cache: this is another URI's answer, and the
         # redirect that led to it was never weighed for storing (§4.1 keys on the target URI).
-        _say(request, "miss", "reached through a redirect, not stored under the request's URI")
-        return response
-    too_big = call.max_entry_bytes is not None and len(body) > call.max_entry_bytes
-    if too_big:
-        _say(request, "miss", f"body over {call.max_entry_bytes} bytes, not stored")
-        return response
-    stored = policy.decide_store(
+        return "reached through a redirect, not stored under the request's URI", None
+    if call.max_entry_bytes is not None and len(body) > call.max_entry_bytes:
+        return f"body over {call.max_entry_bytes} bytes, not stored", None
+    request = call.request
+    stored = call.policy.decide_store(
         request.method,
         request.url,
         request.headers,
-        status,
+        response.status_code,
         raw_headers,
         body,
         request_time,
         response_time,
         key=call.key,
     )
-    reason = stored.reason
     if stored.store and stored.entry is not None and stored.key is not None:
-        blob = stored.entry.to_bytes()
         slot = _slot(call.cred, stored.entry.variant)
-        try:  # _safe's job, inline: most misses store
-            if call.inline is not None:
-                kept = call.inline.put(stored.key, slot, blob, stored.ttl)
-            else:
-                kept = yield CachePut(stored.key, slot, blob, stored.ttl)
-        except Exception as exc:
-            _storage_failed(exc)
-            kept = None
-        if kept is False:  # the entry (headers and all) is over the storage's limit
-            reason = f"not stored: the entry's {len(blob)} bytes exceed the storage's limit"
-        elif kept is None:
-            reason = "not stored: the storage failed"
-    _say(request, "miss", reason)
-    return response
+        return stored.reason, CachePut(stored.key, slot, stored.entry.to_bytes(), stored.ttl)
+    return stored.reason, None
+
+
+def _kept(reason: str, put: CachePut, kept: Any) -> str:
+    """Why a miss was stored or not, given what the storage's ``put`` said."""
+    if kept is False:  # the entry (headers and all) is over the storage's limit
+        return f"not stored: the entry's {len(put.value)} bytes exceed the storage's limit"
+    if kept is None:
+        return "not stored: the storage failed"
+    return reason
 
 
 def _keep_post_answer(
@@ -450,6 +500,78 @@ def _background(call: _Call, decision: CacheDecision) -> Flow[Any]:
         yield from _fetch(replace(call, stream=False), decision)
     except Exception as exc:
         log.info("background revalidation of %s failed: %s", redact_url(call.request.url), exc)
+
+
+@dataclass(slots=True)
+class CacheLane:
+    """A cached GET taken without :func:`cached_flow`, where nothing in it needs a flow.
+
+    The storage never blocks (it is called in place), and the lookup either finds an answer
+    to give at once or nothing stored at all: then the runner sends the request as it sends
+    an uncached one (attempt 1 itself, :func:`request_flow` after, if needed) and
+    :meth:`keep` stores the answer. The generators, the runner's dispatch and, in async code,
+    the coroutine that drive a flow are a good part of what caching adds to a miss. Anything
+    else (validation, a stale answer in reserve, a background revalidation, collapsing,
+    streams, other methods) goes through :func:`cached_flow`, which decides each step with
+    the same functions.
+    """
+
+    call: _Call
+    request_time: float
+
+    @staticmethod
+    def begin(
+        request: Request,
+        timeout: Timeout,
+        cfg: FlowConfig,
+        policy: CachePolicy,
+        inline: InlineStorage,
+        *,
+        key: str | None = None,
+        max_entry_bytes: int | None = None,
+        coded: bool = False,
+    ) -> Response | CacheLane | None:
+        """The answer found, the lane for a miss, or ``None``: use :func:`cached_flow`.
+
+        Arguments as in :func:`cached_flow`, for a request in ``default`` cache mode, not
+        streamed, without collapsing or a per-request retry policy.
+        """
+        if request.method != "GET" or "GET" not in policy.cacheable_methods:
+            return None
+        primary = key if key is not None else policy.cache_key("GET", request.url)
+        call = _Call(
+            request,
+            timeout,
+            cfg,
+            policy,
+            None,
+            primary,
+            _partition(request, coded),
+            key is not None,
+            max_entry_bytes,
+            False,
+            True,
+            inline,
+        )
+        entries = _read(inline, primary, call.cred)
+        clock = cfg.clock
+        decision = policy.lookup("GET", request.url, request.headers, entries, clock.time())
+        if decision.response is not None:
+            return None if decision.revalidate_in_background else _served(request, decision)
+        if decision.action is CacheAction.MISS and decision.entry is None:
+            return CacheLane(call, clock.time())
+        return None
+
+    def keep(self, response: Response) -> Response:
+        """Store the answer to the miss (when the policy allows), and hand it back."""
+        call = self.call
+        response_time = call.cfg.clock.time()
+        raw_headers = response.headers.raw()
+        reason, put = _to_store(call, response, raw_headers, self.request_time, response_time)
+        if put is not None and call.inline is not None:
+            reason = _kept(reason, put, _in_place(call.inline, put))
+        _say(call.request, "miss", reason)
+        return response
 
 
 def cached_flow(
@@ -533,11 +655,9 @@ def cached_flow(
         now = cfg.clock.time()
         decision = policy.lookup(request.method, request.url, lookup_headers, entries, now)
         if decision.response is not None:
-            what = "hit" if decision.action is CacheAction.FRESH else "stale"
-            _say(request, what, decision.reason)
             if decision.revalidate_in_background:
                 yield Spawn(_background(call, decision), f"{call.key}|{call.cred}")
-            return _answer(decision.response, request, what)
+            return _served(request, decision)
         if decision.action is CacheAction.ONLY_IF_CACHED_MISS:
             _say(request, "miss", decision.reason)
             gateway = CachedResponse(504, (("Content-Length", "0"),), b"", 0)
