@@ -139,6 +139,93 @@ def _restwell_async(kind: str) -> Callable[[Job], AbstractAsyncContextManager[Fa
     return factory
 
 
+# --- the founding document's cache, for reference ----------------------------------------
+
+
+class PlainTTLCache:
+    """The founding document's exercise: responses in a dict by URL, kept for their max-age.
+
+    ``Cache-Control: max-age`` sets the time to live; ``no-store``, ``no-cache`` and a
+    missing max-age keep a response out; nothing else of RFC 9111 (no Vary, validation,
+    credentials, byte bound or eviction). The miss scenarios run it around restwell's
+    uncached clients: the least any cache that stores responses adds to a miss.
+    """
+
+    def __init__(self) -> None:
+        self._kept: dict[str, tuple[float, Any]] = {}
+
+    def lookup(self, url: str) -> Any | None:
+        """The stored response for ``url`` while it lives, else ``None``."""
+        found = self._kept.get(url)
+        if found is None:
+            return None
+        if found[0] <= time.monotonic():
+            del self._kept[url]
+            return None
+        return found[1]
+
+    def keep(self, url: str, response: Any) -> None:
+        """Store a 200 that gives itself a max-age and forbids nothing."""
+        if response.status_code != 200:
+            return
+        max_age = None
+        for directive in (response.headers.get("cache-control") or "").split(","):
+            name, _, value = directive.strip().partition("=")
+            name = name.lower()
+            if name in ("no-store", "no-cache"):
+                return
+            if name == "max-age" and value.isdigit():
+                max_age = int(value)
+        if max_age:
+            self._kept[url] = (time.monotonic() + max_age, response)
+
+
+def _plain_sync() -> Callable[[Job], AbstractContextManager[Fetch]]:
+    @_contextmanager
+    def factory(job: Job) -> Iterator[Fetch]:
+        import restwell
+
+        cache = PlainTTLCache()
+        with restwell.Client() as client:
+
+            def fetch(url: str) -> Sample:
+                response = cache.lookup(url)
+                status = "hit"
+                if response is None:
+                    response, status = client.get(url), "miss"
+                    cache.keep(url, response)
+                return response.status_code, len(response.content), status
+
+            yield fetch
+
+    return factory
+
+
+def _plain_async() -> Callable[[Job], AbstractAsyncContextManager[FanOut]]:
+    @asynccontextmanager
+    async def factory(job: Job) -> AsyncIterator[FanOut]:
+        import restwell
+
+        cache = PlainTTLCache()
+        async with restwell.AsyncClient() as client:
+
+            async def one(url: str) -> Sample:
+                response = cache.lookup(url)
+                status = "hit"
+                if response is None:
+                    response, status = await client.get(url), "miss"
+                    cache.keep(url, response)
+                return response.status_code, len(response.content), status
+
+            async def fan_out(urls: list[str]) -> list[Sample]:
+                results = await client.gather((one(u) for u in urls), limit=job.concurrency)
+                return [result.unwrap() for result in results]
+
+            yield fan_out
+
+    return factory
+
+
 # --- hishel 2 (RFC 9111 mode) on httpx2 ----------------------------------------------------
 
 
@@ -196,12 +283,51 @@ def _hishel_async(kind: str) -> Callable[[Job], AbstractAsyncContextManager[FanO
     return factory
 
 
+def _httpx2_sync() -> Callable[[Job], AbstractContextManager[Fetch]]:
+    @_contextmanager
+    def factory(job: Job) -> Iterator[Fetch]:
+        import httpx2
+
+        with httpx2.Client() as client:
+
+            def fetch(url: str) -> Sample:
+                response = client.get(url)
+                return response.status_code, len(response.content), NO_CACHE
+
+            yield fetch
+
+    return factory
+
+
+def _httpx2_async() -> Callable[[Job], AbstractAsyncContextManager[FanOut]]:
+    @asynccontextmanager
+    async def factory(job: Job) -> AsyncIterator[FanOut]:
+        import httpx2
+
+        async with httpx2.AsyncClient() as client:
+            slots = asyncio.Semaphore(job.concurrency)
+
+            async def one(url: str) -> Sample:
+                async with slots:
+                    response = await client.get(url)
+                    return response.status_code, len(response.content), NO_CACHE
+
+            async def fan_out(urls: list[str]) -> list[Sample]:
+                return await asyncio.gather(*(one(u) for u in urls))
+
+            yield fan_out
+
+    return factory
+
+
 SYNC: dict[str, tuple[Callable[[Job], AbstractContextManager[Fetch]], str]] = {
     "restwell-uncached-sync": (_restwell_sync("none"), "restwell"),
     "restwell-memory-sync": (_restwell_sync("memory"), "restwell"),
     "restwell-sqlite-sync": (_restwell_sync("sqlite"), "restwell"),
     "hishel-memory-sync": (_hishel_sync("memory"), "hishel"),
     "hishel-sqlite-sync": (_hishel_sync("sqlite"), "hishel"),
+    "plain-memory-sync": (_plain_sync(), "restwell"),
+    "httpx2-uncached-sync": (_httpx2_sync(), "httpx2"),
 }
 ASYNC: dict[str, tuple[Callable[[Job], AbstractAsyncContextManager[FanOut]], str]] = {
     "restwell-uncached-async": (_restwell_async("none"), "restwell"),
@@ -209,6 +335,8 @@ ASYNC: dict[str, tuple[Callable[[Job], AbstractAsyncContextManager[FanOut]], str
     "restwell-sqlite-async": (_restwell_async("sqlite"), "restwell"),
     "hishel-memory-async": (_hishel_async("memory"), "hishel"),
     "hishel-sqlite-async": (_hishel_async("sqlite"), "hishel"),
+    "plain-memory-async": (_plain_async(), "restwell"),
+    "httpx2-uncached-async": (_httpx2_async(), "httpx2"),
 }
 CONTENDERS = sorted([*SYNC, *ASYNC])
 

@@ -81,7 +81,11 @@ class _Fields:
         return values
 
     def items(self) -> list[tuple[str, str]]:
-        return [(name, _latin1(value)) for name, value in self._native.items()]
+        pairs = list(self._native.items())
+        for _, value in pairs:
+            if not value.isascii():
+                return [(name, _latin1(value)) for name, value in pairs]
+        return pairs  # the usual fields, all ASCII: as aiohttp has them
 
 
 def wrap_aiohttp_headers(native: CIMultiDictProxy[str]) -> Headers:
