@@ -544,14 +544,14 @@ class CacheLane:
             timeout,
             cfg,
             policy,
-            None,
-            primary,
-            _partition(request, coded),
-            key is not None,
-            max_entry_bytes,
-            False,
-            True,
-            inline,
+            retry=None,
+            key=primary,
+            cred=_partition(request, coded),
+            custom_key=key is not None,
+            max_entry_bytes=max_entry_bytes,
+            stream=False,
+            first_attempts=True,
+            inline=inline,
         )
         entries = _read(inline, primary, call.cred)
         clock = cfg.clock
